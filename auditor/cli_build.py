@@ -1,0 +1,138 @@
+"""CLI commands for building data, training, quantizing and evaluating.
+
+Each command parses, calls one library function and renders; libraries are imported inside
+the command so `iqa audit` and `iqa check` never pay for them (TensorFlow least of all).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+def _bar(total: int, desc: str, quiet: bool = False):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="img", disable=quiet, file=click.get_text_stream("stderr"))
+
+
+@click.group(name="dataset")
+def dataset_group() -> None:
+    """Build labelled training data from folders of good photos."""
+
+
+@dataset_group.command(name="build")
+@click.option("--source", "sources", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Folder of good (sharp, unprocessed) photos; repeatable; walked recursively.")
+@click.option("--cifar", type=click.Path(exists=True, file_okay=False), help="Local CIFAR-10 python batches.")
+@click.option("--cifar-limit", type=int, default=None, help="Use at most this many CIFAR-10 images.")
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--layout", type=click.Choice(["splits", "seed"]), default="splits", show_default=True,
+              help="splits: train/val/test x label; seed: the seed project's original/ sharp/ blurry/ folders.")
+@click.option("--count", type=int, default=500, show_default=True, help="Images per class (seed layout).")
+@click.option("--workers", type=int, default=0, help="Worker processes (default: all cores).")
+@click.option("--quiet", is_flag=True)
+def dataset_build(sources: tuple[str, ...], cifar: str | None, cifar_limit: int | None, out: str, seed: int,
+                  layout: str, count: int, workers: int, quiet: bool) -> None:
+    """Degrade good photos into blurry / original / sharp samples plus OUT/manifest.csv."""
+    from dataset.build import BuildConfig, build_dataset, list_sources
+    from dataset.cifar import CifarError
+
+    if not sources and not cifar:
+        raise click.UsageError("give at least one --source folder or --cifar")
+    try:
+        found = list_sources(sources, cifar, cifar_limit)
+    except CifarError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not found:
+        raise click.ClickException("no readable images found in the sources")
+    config = BuildConfig(seed=seed, layout=layout, count=count, workers=workers)
+    n = min(len(found), count) if layout == "seed" else len(found)
+    with _bar(n, "sources", quiet) as bar:
+        report = build_dataset(found, out, config, progress=bar.update)
+    for key, reason in report.skipped:
+        click.echo(f"warning: skipped {key!r}: {reason}", err=True)
+    counts = ", ".join(f"{k} {v}" for k, v in report.counts.items())
+    click.echo(f"{report.samples} images from {report.sources - len(report.skipped)} sources ({counts}); "
+               f"{len(report.skipped)} skipped -> {report.out}", err=True)
+
+
+@click.command(name="train")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.option("-o", "--out", "run_dir", required=True, type=click.Path(file_okay=False), help="Run folder.")
+@click.option("--epochs", type=int, default=30, show_default=True)
+@click.option("--batch-size", type=int, default=128, show_default=True)
+@click.option("--learning-rate", type=float, default=2e-3, show_default=True)
+@click.option("--patience", type=int, default=5, show_default=True, help="Early-stopping patience (epochs).")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--patch-size", type=int, default=64, show_default=True)
+@click.option("--patches", "patch_count", type=int, default=16, show_default=True, help="Patches per image.")
+@click.option("--width", type=int, default=16, show_default=True, help="Channels of the first convolution.")
+def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, learning_rate: float, patience: int,
+                  seed: int, patch_size: int, patch_count: int, width: int) -> None:
+    """Train the patch CNN on DATASET (built by `iqa dataset build`)."""
+    from auditor.patches import PatchPolicy
+    from trainer.model import ModelConfig
+    from trainer.report import write_run_report
+    from trainer.train import TrainConfig, train
+
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
+                         seed=seed, policy=PatchPolicy(patch_size, patch_count),
+                         model=ModelConfig(patch_size=patch_size, width=width))
+    try:
+        result = train(dataset, run_dir, config)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    page = write_run_report(result.run_dir, dataset, config)
+    click.echo(f"best val accuracy {result.val_accuracy:.4f} after {result.epochs_run} epochs; "
+               f"model and plots in {result.run_dir} (report: {page})", err=True)
+
+
+@click.command(name="quantize")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Output .tflite path.")
+@click.option("--calibration", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Labelled folder(s) of real blurry/original photos to calibrate the decision on.")
+@click.option("--name", default=None, help="Model name stored in the metadata.")
+def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name: str | None) -> None:
+    """Convert a training run to a full-integer int8 TFLite model with calibrated metadata."""
+    from trainer.evaluate import format_summary
+    from trainer.export import MAX_INT8_LOSS, quantize_run
+
+    report = quantize_run(run_dir, out, calibration, name=name)
+    click.echo(f"int8 model: {report.model_path} ({report.size_bytes / 1024:.0f} KiB), "
+               f"metadata: {report.metadata_path}")
+    click.echo(f"test patch accuracy: float {report.float_accuracy:.4f}, int8 {report.int8_accuracy:.4f} "
+               f"(loss {100 * report.int8_loss:.2f} points; budget {100 * MAX_INT8_LOSS:.0f})")
+    click.echo(f"calibrated bias: {', '.join(f'{b:+.2f}' for b in report.bias)}")
+    click.echo("\n== test split (image level)\n" + format_summary(report.test))
+    if report.calibration:
+        click.echo("\n== calibration photos (real blur)\n" + format_summary(report.calibration))
+    if not report.within_budget:
+        raise click.ClickException("int8 model loses more than the allowed accuracy")
+
+
+@click.command(name="evaluate")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.argument("target", type=click.Path(exists=True, file_okay=False))
+@click.option("--split", default="test", show_default=True, help="Dataset split (ignored for labelled folders).")
+@click.option("-o", "--out", type=click.Path(file_okay=False), default=None, help="Folder for plots and report.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a table.")
+def evaluate_command(model: str, target: str, split: str, out: str | None, as_json: bool) -> None:
+    """Score MODEL (.tflite) on a dataset split or any labelled blurry/ original/ sharp/ tree."""
+    from trainer.evaluate import evaluate, format_summary
+    from trainer.report import write_evaluation_report
+
+    try:
+        scored, summary = evaluate(model, target, split)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
+    if out:
+        page = write_evaluation_report(Path(out), scored, summary, Path(model).name)
+        click.echo(f"plots and report: {page}", err=True)
+
+
+TRAINING_COMMANDS: list[click.Command] = [dataset_group, train_command, quantize_command, evaluate_command]

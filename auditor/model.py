@@ -1,0 +1,146 @@
+"""The int8 patch classifier, run through the LiteRT interpreter (no TensorFlow).
+
+The model maps uint8 patches to int8 *logits*; softmax is applied here after
+dequantising, because a quantized softmax rounds small probabilities to zero and
+spoils the image-level average.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from auditor.labels import LABELS
+from auditor.patches import PatchPolicy
+
+DEFAULT_MODEL_NAME = "default.tflite"
+
+
+class ModelError(Exception):
+    """The model file or its metadata is missing or unusable."""
+
+
+def default_model_path() -> Path:
+    """Path of the model shipped in the ``models`` package."""
+    return Path(str(resources.files("models").joinpath(DEFAULT_MODEL_NAME)))
+
+
+def metadata_path(model_path: str | Path) -> Path:
+    """The metadata JSON that sits beside a ``.tflite`` file."""
+    return Path(model_path).with_suffix(".json")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the auditor needs to know about a model, read from its metadata JSON."""
+
+    path: Path
+    name: str
+    version: str
+    labels: tuple[str, ...]
+    policy: PatchPolicy
+    max_side: int
+    bias: tuple[float, ...]
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def load_model_info(model_path: str | Path | None = None) -> ModelInfo:
+    """Read the metadata of ``model_path`` (default: the shipped model)."""
+    path = Path(model_path) if model_path else default_model_path()
+    if not path.is_file():
+        raise ModelError(f"model not found: {path}")
+    meta_file = metadata_path(path)
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        labels = tuple(meta["labels"])
+        policy = PatchPolicy(**meta["patch_policy"])
+        bias = tuple(float(b) for b in meta.get("aggregation", {}).get("bias", [0.0] * len(labels)))
+        info = ModelInfo(path, meta.get("name", path.stem), str(meta.get("version", "0")), labels, policy,
+                         int(meta["max_side"]), bias, meta)
+    except FileNotFoundError as exc:
+        raise ModelError(f"model metadata not found: {meta_file}") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"bad model metadata in {meta_file}: {exc}") from exc
+    if labels != LABELS:
+        raise ModelError(f"model labels {labels} differ from {LABELS}")
+    return info
+
+
+class PatchClassifier:
+    """Runs the TFLite model on batches of uint8 patches and returns float logits."""
+
+    def __init__(self, model_path: str | Path, num_threads: int = 1) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            self._interp = Interpreter(model_path=str(model_path), num_threads=num_threads)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"cannot load model {model_path}: {exc}") from exc
+        self._in = self._interp.get_input_details()[0]
+        self._out = self._interp.get_output_details()[0]
+        self._batch = -1
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        return np.dtype(self._in["dtype"])
+
+    def _prepare(self, batch: int) -> None:
+        if batch != self._batch:
+            shape = list(self._in["shape"])
+            self._interp.resize_tensor_input(self._in["index"], [batch, *shape[1:]])
+            self._interp.allocate_tensors()
+            self._in = self._interp.get_input_details()[0]
+            self._out = self._interp.get_output_details()[0]
+            self._batch = batch
+
+    def _quantize_input(self, patches: np.ndarray) -> np.ndarray:
+        dtype = self.input_dtype
+        if dtype == np.float32:
+            return patches.astype(np.float32)
+        scale, zero = self._in.get("quantization", (0.0, 0))
+        if dtype == np.uint8 and (scale, zero) in ((1.0, 0), (0.0, 0)):
+            return patches.astype(np.uint8, copy=False)  # the shipped model: raw pixels, no arithmetic
+        info = np.iinfo(dtype)
+        q = np.round(patches.astype(np.float32) / (scale or 1.0) + zero)
+        return np.clip(q, info.min, info.max).astype(dtype)
+
+    def logits(self, patches: np.ndarray) -> np.ndarray:
+        """Float logits, shape (n, n_labels), for uint8 patches of shape (n, s, s, 3)."""
+        if len(patches) == 0:
+            return np.zeros((0, len(LABELS)), np.float32)
+        self._prepare(len(patches))
+        self._interp.set_tensor(self._in["index"], self._quantize_input(patches))
+        self._interp.invoke()
+        raw = self._interp.get_tensor(self._out["index"])
+        scale, zero = self._out.get("quantization", (0.0, 0))
+        if scale:
+            return (raw.astype(np.float32) - zero) * scale
+        return raw.astype(np.float32)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Numerically stable softmax over the last axis."""
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def aggregate(patch_logits: np.ndarray, bias: tuple[float, ...] | np.ndarray) -> np.ndarray:
+    """Image-level probabilities: softmax of the mean patch logit plus the calibrated bias.
+
+    The bias shifts the decision boundaries (calibrated on real and synthetic blur at
+    image level) so that the most probable label is also the decision.
+    """
+    if len(patch_logits) == 0:
+        raise ValueError("no patches to aggregate")
+    return softmax(patch_logits.mean(axis=0) + np.asarray(bias, np.float32))
+
+
+def decide(probs: np.ndarray, labels: tuple[str, ...] = LABELS) -> tuple[str, float]:
+    """The label with the highest probability, and that probability."""
+    i = int(np.argmax(probs))
+    return labels[i], float(probs[i])

@@ -1,0 +1,107 @@
+"""Property tests for the degradations (scikit-image style): blur lowers sharpness, halos raise it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from auditor.sharpness import laplacian_variance
+from dataset import degrade
+from dataset.recipes import VARIANTS, make_variant, nuisances
+from dataset.ranges import RANGES
+
+skdata = pytest.importorskip("skimage.data")
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    """A real photo shipped inside scikit-image's wheel, cropped small for speed."""
+    return np.ascontiguousarray(skdata.astronaut()[:256, 128:384])
+
+
+def _strictly_decreasing(values: list[float]) -> bool:
+    return all(a > b for a, b in zip(values, values[1:]))
+
+
+def test_gaussian_blur_lowers_sharpness_monotonically(photo: np.ndarray) -> None:
+    scores = [laplacian_variance(photo)] + [laplacian_variance(degrade.gaussian_blur(photo, s)) for s in (0.9, 1.5, 3, 5)]
+    assert _strictly_decreasing(scores)
+
+
+@pytest.mark.parametrize("blades", [0, 6])
+def test_defocus_lowers_sharpness_monotonically(photo: np.ndarray, blades: int) -> None:
+    scores = [laplacian_variance(photo)]
+    scores += [laplacian_variance(degrade.defocus_blur(photo, r, blades)) for r in (1.2, 2, 4, 8)]
+    assert _strictly_decreasing(scores)
+
+
+@pytest.mark.parametrize("anxiety", [0.0, 0.3, 0.6])
+def test_shake_lowers_sharpness_monotonically(photo: np.ndarray, anxiety: float) -> None:
+    # the same trajectory shape (same seed) stretched to longer lengths
+    kernels = [degrade.shake_kernel(np.random.default_rng(3), length, anxiety) for length in (3, 6, 12, 24)]
+    scores = [laplacian_variance(photo)] + [laplacian_variance(degrade.motion_blur(photo, k)) for k in kernels]
+    assert _strictly_decreasing(scores)
+
+
+def test_psfs_are_normalised_and_nonnegative() -> None:
+    rng = np.random.default_rng(0)
+    for k in (degrade.disk_kernel(1.2), degrade.disk_kernel(5, blades=5), degrade.shake_kernel(rng, 15, 0.5)):
+        assert k.min() >= 0
+        assert k.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_shake_trajectory_spans_requested_length() -> None:
+    traj = degrade.shake_trajectory(np.random.default_rng(1), 20.0, 0.5)
+    assert max(np.ptp(traj.real), np.ptp(traj.imag)) == pytest.approx(20.0)
+    assert np.abs(np.diff(traj)).std() < 1e-6 * 20  # constant speed along the path
+
+
+def test_curved_trajectory_is_not_a_straight_line() -> None:
+    traj = degrade.shake_trajectory(np.random.default_rng(2), 20.0, 0.6)
+    chord = abs(traj[-1] - traj[0])
+    path = np.abs(np.diff(traj)).sum()
+    assert path > 1.3 * chord
+
+
+def test_oversharpening_raises_sharpness_and_overshoots_edges(photo: np.ndarray) -> None:
+    assert laplacian_variance(degrade.oversharpen(photo, 1.5, 1.5)) > laplacian_variance(photo)
+    assert laplacian_variance(degrade.high_boost(photo, 1.0)) > laplacian_variance(photo)
+    edge = np.full((32, 64, 3), 60, np.uint8)
+    edge[:, 32:] = 190
+    soft = degrade.gaussian_blur(edge, 1.0)
+    for sharpened in (degrade.oversharpen(soft, 2.0, 2.0), degrade.high_boost(soft, 1.5)):
+        assert sharpened.max() > 195 and sharpened.min() < 55  # halo: overshoot on both sides of the edge
+    assert soft.max() <= 190 and soft.min() >= 60  # blur alone never overshoots
+
+
+def test_partial_blur_keeps_a_sharp_region(photo: np.ndarray) -> None:
+    out = degrade.partial_blur(photo, np.random.default_rng(0), 0.4, 8.0)
+    assert laplacian_variance(out) < laplacian_variance(photo)
+    diff = np.abs(out.astype(int) - photo.astype(int)).mean(axis=2)
+    assert (diff < 2).mean() > 0.15  # a good part of the frame is untouched
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_nuisances_keep_each_label_on_its_side(photo: np.ndarray, seed: int) -> None:
+    """The same nuisance draw (exposure, noise, resampling, JPEG) keeps blurry < original < sharp."""
+    strong = RANGES.__class__(p_noise=1.0, p_exposure=1.0, p_resample=1.0)
+    clean = {"blurry": degrade.gaussian_blur(photo, 1.5), "original": photo,
+             "sharp": degrade.oversharpen(photo, 1.5, 1.5)}
+    quality = int(np.random.default_rng(seed).integers(50, 101))
+    scores = {}
+    for label, img in clean.items():
+        noisy, params = nuisances(img, np.random.default_rng(seed), strong)
+        scores[label] = laplacian_variance(degrade.jpeg_roundtrip(noisy, quality))
+    assert {"gain", "gamma", "noise", "resample"} <= set(params)
+    assert scores["blurry"] < scores["original"] < scores["sharp"]
+
+
+def test_degradations_are_deterministic_given_the_generator(photo: np.ndarray) -> None:
+    for variant in VARIANTS:
+        a = make_variant(photo, variant, np.random.default_rng(5))
+        b = make_variant(photo, variant, np.random.default_rng(5))
+        assert np.array_equal(a[0], b[0]) and a[1:] == b[1:]
+
+
+def test_jpeg_roundtrip_quality_orders_error(photo: np.ndarray) -> None:
+    err = [np.abs(degrade.jpeg_roundtrip(photo, q).astype(int) - photo).mean() for q in (50, 80, 100)]
+    assert err[0] > err[1] > err[2]

@@ -1,0 +1,51 @@
+"""The shipped model: int8 tensors, metadata labels, and sane verdicts on real photos."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from auditor.labels import LABELS
+from auditor.model import PatchClassifier, aggregate, default_model_path, load_model_info, metadata_path
+from auditor.patches import select_patches
+from dataset import degrade
+
+skdata = pytest.importorskip("skimage.data")
+
+
+def test_shipped_model_is_full_integer_and_loads_with_litert_only() -> None:
+    from ai_edge_litert.interpreter import Interpreter
+
+    path = default_model_path()
+    assert path.is_file() and path.stat().st_size <= 1_000_000
+    interp = Interpreter(model_path=str(path))
+    interp.allocate_tensors()
+    assert interp.get_input_details()[0]["dtype"] in (np.uint8, np.int8)
+    assert interp.get_output_details()[0]["dtype"] in (np.uint8, np.int8)
+    float_ops = [t for t in interp.get_tensor_details() if t["dtype"] == np.float32]
+    assert not float_ops, "full-integer model must not carry float tensors"
+
+
+def test_shipped_metadata_matches_labels_and_policy() -> None:
+    meta = json.loads(metadata_path(default_model_path()).read_text())
+    assert tuple(meta["labels"]) == LABELS
+    info = load_model_info()
+    assert info.policy.size == meta["patch_policy"]["size"] and len(info.bias) == len(LABELS)
+    assert "metrics" in meta and "versions" in meta and meta["training"]["dataset_manifest_sha256"]
+
+
+def _p(pixels: np.ndarray) -> np.ndarray:
+    info = load_model_info()
+    clf = PatchClassifier(info.path)
+    return aggregate(clf.logits(select_patches(pixels, info.policy).patches), info.bias)
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea"])
+def test_more_blur_raises_p_blurry_and_halos_raise_p_sharp(name: str) -> None:
+    photo = getattr(skdata, name)()
+    p_orig = _p(photo)
+    p_soft, p_blur = _p(degrade.defocus_blur(photo, 2.0)), _p(degrade.defocus_blur(photo, 6.0))
+    assert p_blur[0] > p_soft[0] > p_orig[0]
+    assert np.argmax(p_blur) == 0
+    assert _p(degrade.oversharpen(photo, 2.0, 2.5))[2] > p_orig[2]

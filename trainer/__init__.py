@@ -1,0 +1,1 @@
+"""Training, quantization and evaluation. The only package that imports TensorFlow (lazily, per module)."""

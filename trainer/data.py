@@ -1,0 +1,112 @@
+"""Training patches from a built dataset, cut by the auditor's own loading and patch code."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import multiprocessing as mp
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from auditor.imaging import ImageLoadError, open_image
+from auditor.labels import LABELS
+from auditor.patches import PatchPolicy, select_patches
+
+# bokeh-like partial blur is an image-level test of the aggregation; its patches are mixed, so no patch labels
+IMAGE_LEVEL_ONLY_VARIANTS = frozenset({"partial"})
+
+
+@dataclass(frozen=True)
+class ImageItem:
+    """One labelled image of a dataset split."""
+
+    path: Path
+    label: str
+    variant: str = ""
+
+
+@dataclass(frozen=True)
+class PatchData:
+    """Patches with integer labels and the index of the image each came from."""
+
+    x: np.ndarray  # (n, s, s, 3) uint8
+    y: np.ndarray  # (n,) int64 index into LABELS
+    image: np.ndarray  # (n,) int64 index into the item list
+
+
+def list_items(root: str | Path, split: str | None = None) -> list[ImageItem]:
+    """Labelled images of a dataset (``root/manifest.csv``) or of any ``blurry/ original/ sharp/`` tree.
+
+    With a manifest and ``split``, only that split's rows; a tree without manifest is walked and
+    every image below a folder named after a label gets that label.
+    """
+    root = Path(root)
+    manifest = root / "manifest.csv"
+    if manifest.is_file():
+        with open(manifest, newline="", encoding="utf-8") as fh:
+            rows = [r for r in csv.DictReader(fh) if split is None or r["split"] == split]
+        return [ImageItem(root / r["file"], r["label"], r["variant"]) for r in rows]
+    from auditor.walk import iter_image_files
+
+    base = root / split if split and (root / split).is_dir() else root
+    items = []
+    for found_root, rel in iter_image_files([base]):
+        label = next((p for p in reversed(Path(rel).parts[:-1]) if p in LABELS), None)
+        if label:
+            items.append(ImageItem(Path(found_root) / rel, label))
+    return items
+
+
+def manifest_hash(root: str | Path) -> str:
+    """SHA-256 of the dataset manifest (recorded in model metadata), or '' without one."""
+    path = Path(root) / "manifest.csv"
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def _patches_of(task: tuple[Path, PatchPolicy, int]) -> np.ndarray | None:
+    path, policy, max_side = task
+    try:
+        return select_patches(open_image(path, max_side).pixels, policy).patches
+    except ImageLoadError:
+        return None
+
+
+def extract_patches(items: list[ImageItem], policy: PatchPolicy, max_side: int = 1024, workers: int = 0,
+                    progress: Callable[[int], None] | None = None) -> PatchData:
+    """Cut the patches of every item exactly as the auditor would (unreadable images are skipped)."""
+    tasks = [(it.path, policy, max_side) for it in items]
+    xs, ys, imgs = [], [], []
+    workers = workers or mp.cpu_count()
+    with mp.Pool(workers) as pool:
+        for i, patches in enumerate(pool.imap(_patches_of, tasks, chunksize=8)):
+            if progress:
+                progress(1)
+            if patches is None:
+                continue
+            xs.append(patches)
+            ys.append(np.full(len(patches), LABELS.index(items[i].label)))
+            imgs.append(np.full(len(patches), i))
+    if not xs:
+        s = policy.size
+        return PatchData(np.zeros((0, s, s, 3), np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    return PatchData(np.concatenate(xs), np.concatenate(ys).astype(np.int64), np.concatenate(imgs).astype(np.int64))
+
+
+def load_split_patches(root: str | Path, split: str, policy: PatchPolicy, max_side: int = 1024,
+                       patch_level: bool = True, progress: Callable[[int], None] | None = None,
+                       cache: bool = True) -> tuple[list[ImageItem], PatchData]:
+    """Items and patches of one split, cached as ``.npz`` beside the manifest (keyed by policy)."""
+    items = list_items(root, split)
+    if patch_level:
+        items = [it for it in items if it.variant not in IMAGE_LEVEL_ONLY_VARIANTS]
+    key = f"{manifest_hash(root)[:12]}_{split}_{policy.size}x{policy.count}_{max_side}_{int(patch_level)}"
+    cache_file = Path(root) / f".patches_{key}.npz"
+    if cache and cache_file.is_file() and (Path(root) / "manifest.csv").is_file():
+        z = np.load(cache_file)
+        return items, PatchData(z["x"], z["y"], z["image"])
+    data = extract_patches(items, policy, max_side, progress=progress)
+    if cache and (Path(root) / "manifest.csv").is_file():
+        np.savez(cache_file, x=data.x, y=data.y, image=data.image)
+    return items, data

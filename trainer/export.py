@@ -1,0 +1,124 @@
+"""`iqa quantize`: int8 conversion, float-vs-int8 check, image-level calibration, metadata."""
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict, dataclass
+from importlib import metadata as pkg_metadata
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from auditor.labels import LABELS
+from auditor.model import PatchClassifier, metadata_path
+from trainer.calibrate import CalibrationPolicy, fit_bias
+from trainer.data import list_items, load_split_patches, manifest_hash
+from trainer.evaluate import ScoredImages, score_items, summarize
+from trainer.train import MODEL_FILE, load_train_config
+
+FLOAT_TFLITE = "model_float.tflite"
+MAX_INT8_LOSS = 0.01
+
+
+@dataclass(frozen=True)
+class QuantizeReport:
+    """Outcome of quantization: files written and the measured numbers."""
+
+    model_path: Path
+    metadata_path: Path
+    float_accuracy: float
+    int8_accuracy: float
+    size_bytes: int
+    bias: tuple[float, float, float]
+    test: dict[str, Any]
+    calibration: dict[str, Any] | None
+
+    @property
+    def int8_loss(self) -> float:
+        return self.float_accuracy - self.int8_accuracy
+
+    @property
+    def within_budget(self) -> bool:
+        return self.int8_loss <= MAX_INT8_LOSS
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("tensorflow", "tensorflow-cpu", "keras", "numpy", "ai-edge-litert", "opencv-python-headless", "pillow"):
+        try:
+            out[pkg] = pkg_metadata.version(pkg)
+        except pkg_metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def tflite_patch_accuracy(model_path: Path, x: np.ndarray, y: np.ndarray, batch: int = 256) -> float:
+    """Patch-level accuracy of a TFLite model run through the auditor's classifier."""
+    clf = PatchClassifier(model_path)
+    pred = np.concatenate([clf.logits(x[i : i + batch]).argmax(1) for i in range(0, len(x), batch)])
+    return float((pred == y).mean())
+
+
+def _score_folders(folders: Iterable[str | Path], model: Path, progress: Callable | None) -> ScoredImages | None:
+    items = [it for f in folders for it in list_items(f)]
+    return score_items(items, model, progress=progress) if items else None
+
+
+def write_metadata(path: Path, content: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(content, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return path
+
+
+def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str | Path] = (),
+                 name: str | None = None, progress: Callable[[int], None] | None = None,
+                 policy: CalibrationPolicy = CalibrationPolicy()) -> QuantizeReport:
+    """Quantize a training run to ``out`` (.tflite) and write calibrated metadata beside it."""
+    import keras
+
+    from trainer.quantize import convert_float, convert_int8, write_model
+
+    run_dir, out = Path(run_dir), Path(out)
+    cfg, dataset = load_train_config(run_dir)
+    model = keras.models.load_model(run_dir / MODEL_FILE)
+    _, train = load_split_patches(dataset, "train", cfg.policy, cfg.max_side)
+    _, test = load_split_patches(dataset, "test", cfg.policy, cfg.max_side)
+    write_model(convert_int8(model, train.x), out)
+    write_model(convert_float(model), run_dir / FLOAT_TFLITE)
+    float_acc = float((model.predict(test.x.astype(np.float32), batch_size=512, verbose=0).argmax(1) == test.y).mean())
+    int8_acc = tflite_patch_accuracy(out, test.x, test.y)
+    meta: dict[str, Any] = {
+        "name": name or out.stem, "version": "1", "labels": list(LABELS),
+        "input": {"dtype": "uint8", "shape": [None, cfg.policy.size, cfg.policy.size, 3], "range": [0, 255],
+                  "note": "raw RGB pixels; rescaling is inside the model"},
+        "output": {"dtype": "int8", "kind": "logits", "note": "dequantize, then softmax"},
+        "max_side": cfg.max_side, "patch_policy": asdict(cfg.policy),
+        "aggregation": {"rule": "softmax(mean patch logits + bias)", "bias": [0.0, 0.0, 0.0]},
+        "architecture": asdict(cfg.model),
+        "training": {"dataset_manifest_sha256": manifest_hash(dataset), "seed": cfg.seed, "epochs": cfg.epochs,
+                     "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate},
+        "versions": _versions(),
+    }
+    meta_file = write_metadata(metadata_path(out), meta)
+    val = score_items(list_items(dataset, "val"), out, progress=progress)
+    real = _score_folders(calibration, out, progress)
+    bias, fit = fit_bias(val, real, policy)
+    meta["aggregation"]["bias"] = list(bias)
+    meta["aggregation"]["calibration"] = {**fit, "calibration_folders": [Path(c).name for c in calibration]}
+    write_metadata(meta_file, meta)
+    test_summary = summarize(score_items(list_items(dataset, "test"), out, progress=progress))
+    real_summary = summarize(_score_folders(calibration, out, progress)) if real is not None else None
+    meta["metrics"] = {"patch_accuracy_float": float_acc, "patch_accuracy_int8": int8_acc,
+                       "test": _headline(test_summary),
+                       "calibration": _headline(real_summary) if real_summary else None}
+    write_metadata(meta_file, meta)
+    return QuantizeReport(out, meta_file, float_acc, int8_acc, out.stat().st_size, bias, test_summary, real_summary)
+
+
+def _headline(summary: dict[str, Any]) -> dict[str, Any]:
+    keys = ("images", "macro_f1", "accuracy", "blurry_balanced_accuracy", "blurry_auc",
+            "original_called_blurry", "partial_called_blurry")
+    out = {k: summary[k] for k in keys if k in summary}
+    out["sharp_recall"] = summary["per_class"]["sharp"]["recall"]
+    out["laplacian_baseline_balanced_accuracy"] = summary["laplacian_baseline"]["blurry_balanced_accuracy"]
+    return out

@@ -1,0 +1,124 @@
+"""Training loop: tf.data augmentation, class balancing, early stopping, reproducible seed."""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+import keras
+
+from auditor.labels import LABELS
+from auditor.patches import PatchPolicy
+from trainer.data import PatchData, load_split_patches
+from trainer.model import ModelConfig, build_model
+
+MODEL_FILE = "model.keras"
+CONFIG_FILE = "train_config.json"
+HISTORY_FILE = "history.csv"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyper-parameters (defaults train the shipped model)."""
+
+    epochs: int = 30
+    batch_size: int = 128
+    learning_rate: float = 2e-3
+    patience: int = 5
+    seed: int = 1
+    max_side: int = 1024
+    policy: PatchPolicy = field(default_factory=PatchPolicy)
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run left in its folder."""
+
+    run_dir: Path
+    history: dict[str, list[float]]
+    val_accuracy: float
+    epochs_run: int
+
+
+def augment(x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Flips, 90-degree rotations and brightness/contrast jitter; blur and halos are invariant to all."""
+    s = tf.random.experimental.stateless_split(seed, 4)
+    x = tf.cast(x, tf.float32)
+    x = tf.image.stateless_random_flip_left_right(x, s[0])
+    x = tf.image.rot90(x, tf.random.stateless_uniform([], s[1], 0, 4, dtype=tf.int32))
+    gain = tf.random.stateless_uniform([], s[2], 0.8, 1.2)
+    shift = tf.random.stateless_uniform([], s[3], -20.0, 20.0)
+    return tf.clip_by_value(x * gain + shift, 0.0, 255.0), y
+
+
+def make_dataset(data: PatchData, batch: int, seed: int, training: bool) -> tf.data.Dataset:
+    ds = tf.data.Dataset.from_tensor_slices((data.x, data.y))
+    if training:
+        ds = ds.shuffle(min(len(data.y), 50_000), seed=seed, reshuffle_each_iteration=True)
+        seeds = tf.data.Dataset.random(seed=seed).batch(2)
+        ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xy, s: augment(xy[0], xy[1], s),
+                                                  num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
+    return ds.batch(batch).prefetch(tf.data.AUTOTUNE)
+
+
+def class_weights(y: np.ndarray) -> dict[int, float]:
+    """Inverse-frequency weights so each class counts equally."""
+    counts = np.bincount(y, minlength=len(LABELS)).astype(np.float64)
+    return {i: float(len(y) / (len(LABELS) * c)) if c else 0.0 for i, c in enumerate(counts)}
+
+
+def train(dataset: str | Path, run_dir: str | Path, config: TrainConfig = TrainConfig(),
+          progress: Callable[[int], None] | None = None, verbose: int = 2) -> TrainResult:
+    """Train the patch CNN on ``dataset``'s train split, early-stopped on its val split.
+
+    Writes ``model.keras``, ``history.csv`` and ``train_config.json`` into ``run_dir``.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    _, train_data = load_split_patches(dataset, "train", config.policy, config.max_side, progress=progress)
+    _, val_data = load_split_patches(dataset, "val", config.policy, config.max_side, progress=progress)
+    if len(train_data.y) == 0 or len(val_data.y) == 0:
+        raise ValueError(f"no training or validation patches in {dataset}")
+    model = build_model(config.model)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2, min_lr=1e-5),
+        keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE)),
+    ]
+    hist = model.fit(make_dataset(train_data, config.batch_size, config.seed, True),
+                     validation_data=make_dataset(val_data, 512, config.seed, False),
+                     epochs=config.epochs, class_weight=class_weights(train_data.y),
+                     callbacks=callbacks, verbose=verbose)
+    model.save(run_dir / MODEL_FILE)
+    (run_dir / CONFIG_FILE).write_text(json.dumps({"dataset": str(Path(dataset).resolve()), **asdict(config)},
+                                                  indent=2, default=str), encoding="utf-8")
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    best = int(np.argmin(history["val_loss"]))
+    return TrainResult(run_dir, history, history["val_accuracy"][best], len(history["val_loss"]))
+
+
+def load_train_config(run_dir: str | Path) -> tuple[TrainConfig, str]:
+    """The config a run was trained with, and its dataset path."""
+    raw = json.loads((Path(run_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
+    cfg = TrainConfig(epochs=raw["epochs"], batch_size=raw["batch_size"], learning_rate=raw["learning_rate"],
+                      patience=raw["patience"], seed=raw["seed"], max_side=raw["max_side"],
+                      policy=PatchPolicy(**raw["policy"]), model=ModelConfig(**raw["model"]))
+    return cfg, raw["dataset"]
+
+
+def read_history(run_dir: str | Path) -> dict[str, list[float]]:
+    """Per-epoch metrics from ``history.csv``."""
+    with open(Path(run_dir) / HISTORY_FILE, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {}) if k != "epoch"}
