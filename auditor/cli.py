@@ -1,0 +1,280 @@
+"""The ``iqa`` command line. Messages and progress go to stderr, data to stdout.
+
+Every command imports its libraries inside the function, so ``iqa check`` (a
+pre-commit hook) starts without loading pandas, matplotlib or jinja2.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from auditor import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tqdm import tqdm
+
+    from auditor.check import Finding
+    from auditor.model import ModelInfo
+    from auditor.pipeline import AuditConfig
+    from auditor.results import AuditResult, AuditSummary
+
+CSV_NAME = "audit.csv"
+REPORT_NAME = "report.html"
+INTERRUPTED = 130
+
+
+class FatalError(click.ClickException):
+    """A usage or model problem: message on stderr, exit status 2."""
+
+    exit_code = 2
+
+
+def _echo(message: str = "", **kwargs: Any) -> None:
+    click.echo(message, err=True, **kwargs)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="iqa")
+def main() -> None:
+    """Find blurry and over-sharpened photos with a small int8 CNN."""
+
+
+def _parse_fail_on(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    from auditor.labels import LABELS
+
+    labels = tuple(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
+    bad = [v for v in labels if v not in LABELS]
+    if bad or not labels:
+        raise click.BadParameter(f"expected labels among {', '.join(LABELS)} (comma separated), got {value!r}")
+    return labels
+
+
+_root_arg = click.argument("roots", nargs=-1, required=True,
+                           type=click.Path(exists=True, file_okay=True, dir_okay=True, path_type=str))
+_model_opt = click.option("--model", "model", type=click.Path(dir_okay=False, path_type=str), default=None,
+                          help="Model .tflite (its .json beside it). Default: the shipped model.")
+_quiet_opt = click.option("--quiet", "-q", is_flag=True, help="No progress or summary on stderr.")
+
+
+@main.command("audit", short_help="Audit folders of photos into a CSV and an HTML report.")
+@_root_arg
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder for audit.csv and report.html.")
+@_model_opt
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Decoding processes (0 = all cores, 1 = no pool).")
+@click.option("--max-side", type=click.IntRange(min=16), default=None,
+              help="Long side of the analysis scale. Default: the model's.")
+@click.option("--resume/--fresh", default=True, show_default=True,
+              help="Keep rows already in OUT/audit.csv and audit only the other files.")
+@click.option("--include-hidden", is_flag=True, help="Also audit names starting with a dot.")
+@_quiet_opt
+@click.option("--no-report", is_flag=True, help="Write the CSV only.")
+def audit_command(roots: tuple[str, ...], out_dir: Path, model: str | None, workers: int, max_side: int | None,
+                  resume: bool, include_hidden: bool, quiet: bool, no_report: bool) -> None:
+    """Audit every photo under ROOT... into OUT/audit.csv and OUT/report.html.
+
+    Unreadable files get an error row; they do not change the exit status.
+    """
+    from auditor.pipeline import AuditConfig
+
+    config = AuditConfig(model_path=model, workers=workers, max_side=max_side, include_hidden=include_hidden)
+    run_audit(roots, out_dir, config, resume=resume, quiet=quiet, report=not no_report)
+
+
+def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, resume: bool, quiet: bool,
+              report: bool) -> None:
+    """Audit ``roots`` into ``out_dir`` with progress and summary on stderr (shared by audit and demo)."""
+    import contextlib
+
+    from auditor.model import ModelError, load_model_info
+    from auditor.pipeline import audit
+    from reports import csv_io
+
+    from auditor.walk import printable
+
+    try:
+        info = load_model_info(config.model_path)
+    except ModelError as exc:
+        raise FatalError(str(exc)) from exc
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / CSV_NAME
+    shown = printable(str(csv_path))
+    started = time.monotonic()
+    try:
+        with csv_io.CsvResultWriter(csv_path, resume=resume) as writer:
+            kept = len(writer.done)
+            if kept and not quiet:
+                _echo(f"resuming: {kept} files already in {shown}")
+            results = audit(roots, config, skip=frozenset(writer.done))
+            with contextlib.closing(results), _progress(roots, config, writer.done, quiet) as bar:
+                for result in results:
+                    writer.write(result)
+                    bar.update(1)
+    except csv_io.CsvLockedError as exc:
+        raise FatalError(f"{exc}; wait for it to finish or choose another -o folder") from exc
+    except csv_io.CsvFormatError as exc:
+        raise FatalError(f"{exc}; use --fresh to overwrite it or choose another -o folder") from exc
+    except ModelError as exc:
+        raise FatalError(str(exc)) from exc
+    except KeyboardInterrupt:
+        _echo(f"\ninterrupted: {shown} is valid and holds every file finished so far;"
+              " rerun the same command to resume.")
+        sys.exit(INTERRUPTED)
+    elapsed = time.monotonic() - started
+    if kept:
+        from auditor.walk import walk_order_key
+
+        key = walk_order_key(roots)
+        if not csv_io.is_sorted(csv_path, key):
+            csv_io.rewrite_sorted(csv_path, key)
+    summary = _summary(csv_path, roots, info, elapsed)
+    html_path = _write_report(csv_path, out_dir / REPORT_NAME, summary, info) if report else None
+    if not quiet:
+        _print_summary(summary, writer.written, elapsed, csv_path, html_path)
+
+
+def _progress(roots: tuple[str, ...], config: AuditConfig, done: set[tuple[str, str]], quiet: bool) -> tqdm:
+    from tqdm import tqdm
+
+    from auditor.walk import iter_image_files
+
+    total = None if quiet else sum(1 for key in iter_image_files(roots, config.include_hidden) if key not in done)
+    return tqdm(total=total, unit="file", desc="auditing", file=sys.stderr, disable=quiet, dynamic_ncols=True,
+                smoothing=0.1)
+
+
+def _summary(csv_path: Path, roots: tuple[str, ...], info: ModelInfo, seconds: float) -> AuditSummary:
+    from auditor.labels import LABELS
+    from auditor.results import AuditSummary
+    from auditor.walk import walk_root
+    from reports import csv_io
+
+    counts = dict.fromkeys(LABELS, 0)
+    files = errors = 0
+    for row in csv_io.iter_rows(csv_path):
+        files += 1
+        if row["status"] == "ok":
+            counts[row["label"]] = counts.get(row["label"], 0) + 1
+        else:
+            errors += 1
+    return AuditSummary(files=files, errors=errors, counts=counts, seconds=seconds, model_name=info.name,
+                        model_version=info.version, roots=tuple(dict.fromkeys(walk_root(r) for r in roots)))
+
+
+def _write_report(csv_path: Path, html_path: Path, summary: AuditSummary, info: ModelInfo) -> Path:
+    from reports import csv_io
+    from reports.minimal import write_minimal_report
+
+    def rows() -> Iterator[AuditResult]:
+        return (csv_io.row_to_result(row) for row in csv_io.iter_rows(csv_path))
+
+    try:
+        from reports.html import write_audit_report
+    except ImportError:
+        write_audit_report = write_minimal_report
+    try:
+        return Path(write_audit_report(rows(), html_path, summary, info))
+    except Exception as exc:  # the CSV is complete; a plainer report beats none
+        _echo(f"warning: full HTML report failed ({type(exc).__name__}: {exc}); writing a plain one")
+        return write_minimal_report(rows(), html_path, summary, info)
+
+
+def _print_summary(summary: AuditSummary, new_files: int, elapsed: float, csv_path: Path,
+                   html_path: Path | None) -> None:
+    from auditor.walk import printable
+
+    rate = new_files / elapsed if elapsed > 0 else 0.0
+    _echo(f"\naudited {new_files} files in {elapsed:.1f} s ({rate:.1f} files/s); {summary.files} in the CSV")
+    for label, count in summary.counts.items():
+        _echo(f"  {label:<11}{count:>8}")
+    _echo(f"  {'unreadable':<11}{summary.errors:>8}")
+    _echo(f"CSV:    {printable(str(csv_path))}")
+    if html_path is not None:
+        _echo(f"report: {printable(str(html_path))}")
+
+
+@main.command("check", short_help="Pass/fail check for pre-commit hooks and CI.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
+@click.option("--fail-on", default="blurry", show_default=True, callback=_parse_fail_on,
+              help="Comma-separated labels that fail the check, e.g. blurry,sharp.")
+@click.option("--threshold", type=click.FloatRange(min=0.0), default=None,
+              help="Fail when p of a --fail-on label is >= this, instead of using the decided label.")
+@click.option("--allow-unreadable", is_flag=True, help="Unreadable files do not fail the check.")
+@_model_opt
+@click.option("--include-hidden", is_flag=True, help="Also check hidden files in directories.")
+@_quiet_opt
+@click.pass_context
+def check_command(ctx: click.Context, paths: tuple[str, ...], fail_on: tuple[str, ...], threshold: float | None,
+                  allow_unreadable: bool, model: str | None, include_hidden: bool, quiet: bool) -> None:
+    """Exit 1 if any PATH (directories are walked) is blurry (see --fail-on) or unreadable.
+
+    Prints one line per failing file on stdout. Exit status: 0 all good, 1 something
+    flagged or unreadable, 2 usage or model error.
+    """
+    from auditor.check import CheckConfig, run_check
+    from auditor.model import ModelError
+
+    config = CheckConfig(fail_on=fail_on, threshold=threshold, allow_unreadable=allow_unreadable,
+                         model_path=model, include_hidden=include_hidden)
+    try:
+        report = run_check(paths, config, on_finding=_print_finding)
+    except ModelError as exc:
+        raise FatalError(str(exc)) from exc
+    if not quiet:
+        _echo(str(report))
+    ctx.exit(report.return_code)
+
+
+def _print_finding(finding: Finding) -> None:
+    from auditor.walk import display_path, printable
+
+    r = finding.result
+    name = display_path(r.root, r.path)
+    if finding.unreadable:
+        click.echo(f"{name}: unreadable ({printable(r.error)})")
+    else:
+        click.echo(f"{name}: {finding.label} (p={finding.probability:.3f})")
+
+
+@main.command("demo")
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the sample photos, audit.csv and report.html.")
+@_model_opt
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True)
+@_quiet_opt
+def demo_command(out_dir: Path, model: str | None, workers: int, quiet: bool) -> None:
+    """Build a small folder of sample photos (some degraded, one broken) and audit it."""
+    from auditor.pipeline import AuditConfig
+    from auditor.walk import printable
+    from dataset.demo import DemoError, build_demo_folder
+
+    try:
+        photos = build_demo_folder(out_dir / "photos")
+    except DemoError as exc:
+        raise FatalError(str(exc)) from exc
+    if not quiet:
+        _echo(f"sample photos in {printable(str(photos))}")
+    run_audit((str(photos),), out_dir, AuditConfig(model_path=model, workers=workers), resume=False, quiet=quiet,
+              report=True)
+    click.echo(f"CSV: {printable(str(out_dir / CSV_NAME))}\nreport: {printable(str(out_dir / REPORT_NAME))}")
+
+
+def _register_training_commands() -> None:
+    try:
+        from auditor.cli_build import TRAINING_COMMANDS
+    except ImportError:  # the auditor must keep working without the training side
+        return
+    for command in TRAINING_COMMANDS:
+        main.add_command(command)
+
+
+_register_training_commands()
+
+if __name__ == "__main__":
+    main(prog_name="iqa")

@@ -1,0 +1,1 @@
+"""Audit and training reports (HTML, plots, CSV). Submodules are imported on demand."""
