@@ -68,7 +68,8 @@ def dataset_build(sources: tuple[str, ...], cifar: str | None, cifar_limit: int 
 @click.option("--patience", type=int, default=5, show_default=True, help="Early-stopping patience (epochs).")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--patch-size", type=int, default=64, show_default=True)
-@click.option("--patches", "patch_count", type=int, default=16, show_default=True, help="Patches per image.")
+@click.option("--patches", "patch_count", type=int, default=24, show_default=True,
+              help="Most textured patches per image (at most half of the grid).")
 @click.option("--width", type=int, default=16, show_default=True, help="Channels of the first convolution.")
 def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, learning_rate: float, patience: int,
                   seed: int, patch_size: int, patch_count: int, width: int) -> None:

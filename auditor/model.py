@@ -7,6 +7,7 @@ spoils the image-level average.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -45,6 +46,7 @@ class ModelInfo:
     policy: PatchPolicy
     max_side: int
     bias: tuple[float, ...]
+    keep_fraction: float = 1.0
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -58,9 +60,10 @@ def load_model_info(model_path: str | Path | None = None) -> ModelInfo:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
         labels = tuple(meta["labels"])
         policy = PatchPolicy(**meta["patch_policy"])
-        bias = tuple(float(b) for b in meta.get("aggregation", {}).get("bias", [0.0] * len(labels)))
+        rule = meta.get("aggregation", {})
+        bias = tuple(float(b) for b in rule.get("bias", [0.0] * len(labels)))
         info = ModelInfo(path, meta.get("name", path.stem), str(meta.get("version", "0")), labels, policy,
-                         int(meta["max_side"]), bias, meta)
+                         int(meta["max_side"]), bias, float(rule.get("keep_fraction", 1.0)), meta)
     except FileNotFoundError as exc:
         raise ModelError(f"model metadata not found: {meta_file}") from exc
     except (KeyError, TypeError, ValueError) as exc:
@@ -129,15 +132,28 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def aggregate(patch_logits: np.ndarray, bias: tuple[float, ...] | np.ndarray) -> np.ndarray:
-    """Image-level probabilities: softmax of the mean patch logit plus the calibrated bias.
+def sharpest_patches(patch_logits: np.ndarray, keep_fraction: float) -> np.ndarray:
+    """The ``keep_fraction`` of patches that look least blurry (lowest blurry-vs-rest logit margin)."""
+    k = max(1, math.ceil(len(patch_logits) * keep_fraction))
+    if k >= len(patch_logits):
+        return patch_logits
+    margin = patch_logits[:, 0] - patch_logits[:, 1:].max(axis=1)
+    return patch_logits[np.argsort(margin, kind="stable")[:k]]
 
-    The bias shifts the decision boundaries (calibrated on real and synthetic blur at
-    image level) so that the most probable label is also the decision.
+
+def aggregate(patch_logits: np.ndarray, bias: tuple[float, ...] | np.ndarray, keep_fraction: float = 1.0) -> np.ndarray:
+    """Image-level probabilities: softmax of the mean logit of the sharpest patches plus the bias.
+
+    An image is blurry only when even its sharpest-looking textured patches look blurry, so a
+    sharp subject before a blurred background (bokeh) is not blurry; averaging over a fraction
+    of the patches rather than taking the single sharpest keeps the verdict stable. The bias
+    shifts the decision boundaries (calibrated at image level on real and synthetic blur) so
+    that the most probable label is also the decision.
     """
     if len(patch_logits) == 0:
         raise ValueError("no patches to aggregate")
-    return softmax(patch_logits.mean(axis=0) + np.asarray(bias, np.float32))
+    kept = sharpest_patches(patch_logits, keep_fraction)
+    return softmax(kept.mean(axis=0) + np.asarray(bias, np.float32))
 
 
 def decide(probs: np.ndarray, labels: tuple[str, ...] = LABELS) -> tuple[str, float]:

@@ -7,6 +7,7 @@ of a blurred background (bokeh) wins the selection, so bokeh is not called blurr
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -20,7 +21,12 @@ class PatchPolicy:
     """How patches are chosen: cell size in pixels and how many cells to keep."""
 
     size: int = 64
-    count: int = 16
+    count: int = 24
+    max_fraction: float = 0.5  # never more than this share of the grid: small images keep only textured cells
+
+    def cells_to_keep(self, n_cells: int) -> int:
+        """How many of ``n_cells`` grid cells are analysed (at least one)."""
+        return max(1, min(self.count, math.ceil(n_cells * self.max_fraction)))
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,8 @@ def select_patches(pixels: np.ndarray, policy: PatchPolicy = PatchPolicy()) -> P
     Returns
     -------
     PatchSet
-        Patches ordered by decreasing texture; fewer than ``count`` when the image is small.
+        Patches ordered by decreasing texture: ``count`` of them, or ``max_fraction`` of the grid
+        when that is fewer (small images).
     """
     size = policy.size
     pixels = pad_to_min_size(pixels, size)
@@ -76,7 +83,7 @@ def select_patches(pixels: np.ndarray, policy: PatchPolicy = PatchPolicy()) -> P
     texture = cell_texture(gray, size)
     flat = texture.ravel()
     # stable sort on negated score: deterministic order for equal scores
-    order = np.argsort(-flat, kind="stable")[: policy.count]
+    order = np.argsort(-flat, kind="stable")[: policy.cells_to_keep(flat.size)]
     cols = texture.shape[1]
     corners = np.stack([order // cols * size + oy, order % cols * size + ox], axis=1).astype(np.int32)
     patches = np.stack([pixels[y : y + size, x : x + size] for y, x in corners])

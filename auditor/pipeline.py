@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from auditor.imaging import ImageLoadError, open_image
-from auditor.model import ModelError, PatchClassifier, decide, load_model_info, softmax
+from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
 from auditor.patches import PatchPolicy, select_patches
 from auditor.results import ERROR, OK, AuditResult, encode_patches
 from auditor.sharpness import laplacian_variance
@@ -26,8 +26,6 @@ from auditor.walk import is_regular_file, iter_image_files
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-
-    from auditor.model import ModelInfo
 
 IMAGES_PER_INVOKE = 8
 FILES_IN_FLIGHT_PER_WORKER = 4
@@ -70,8 +68,7 @@ class Task:
     root: str
     path: str
     max_side: int
-    patch_size: int
-    patch_count: int
+    policy: PatchPolicy
 
 
 @dataclass(frozen=True)
@@ -132,7 +129,7 @@ def analyse_file(task: Task) -> Analysis:
         if not is_regular_file(full):
             raise ImageLoadError("not a regular file" if os.path.exists(full) else "file not found")
         img = open_image(full, task.max_side)
-        chosen = select_patches(img.pixels, PatchPolicy(task.patch_size, task.patch_count))
+        chosen = select_patches(img.pixels, task.policy)
         sharpness = laplacian_variance(img.pixels)
     except ImageLoadError as exc:
         return Analysis.failed(task, str(exc) or "cannot decode", size)
@@ -207,14 +204,14 @@ def _load_classifier(info: ModelInfo) -> PatchClassifier:
 def _audit_stream(roots: Sequence[str], config: AuditConfig, skip: frozenset[tuple[str, str]],
                   info: ModelInfo, model: LogitsModel) -> Iterator[AuditResult]:
     max_side = config.max_side or info.max_side
-    tasks = (Task(root, path, max_side, info.policy.size, info.policy.count)
+    tasks = (Task(root, path, max_side, info.policy)
              for root, path in iter_image_files(roots, config.include_hidden) if (root, path) not in skip)
     workers = resolve_workers(config.workers)
     analyses = (map(analyse_file, tasks) if workers == 1
                 else _analyse_in_pool(tasks, workers, config.file_timeout))
     try:
         for group in _groups(analyses, IMAGES_PER_INVOKE):
-            yield from _classify_group(group, model, info.bias, info.policy.size)
+            yield from _classify_group(group, model, info)
     finally:  # stop the pool now when the caller stops early, not at garbage collection
         getattr(analyses, "close", lambda: None)()
 
@@ -352,18 +349,16 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _classify_group(group: list[Analysis], model: LogitsModel, bias: Sequence[float],
-                    patch_size: int) -> Iterator[AuditResult]:
+def _classify_group(group: list[Analysis], model: LogitsModel, info: ModelInfo) -> Iterator[AuditResult]:
     ok = [a for a in group if a.error is None]
     logits = model.logits(np.concatenate([a.patches for a in ok])) if ok else np.zeros((0, 3), np.float32)
-    bias_arr = np.asarray(bias, np.float32)
     offset = 0
     for a in group:
         if a.error is not None:
             yield _error_result(a)
             continue
         n = len(a.patches)
-        yield _ok_result(a, np.asarray(logits[offset:offset + n], np.float32), bias_arr, patch_size)
+        yield _ok_result(a, np.asarray(logits[offset:offset + n], np.float32), info)
         offset += n
 
 
@@ -377,15 +372,15 @@ def _error_result(a: Analysis) -> AuditResult:
     return AuditResult(status=ERROR, error=a.error or "unknown error", **_facts(a))
 
 
-def _ok_result(a: Analysis, patch_logits: np.ndarray, bias: np.ndarray, patch_size: int) -> AuditResult:
-    probs = softmax(patch_logits.mean(axis=0) + bias)  # same rule as auditor.model.aggregate
+def _ok_result(a: Analysis, patch_logits: np.ndarray, info: ModelInfo) -> AuditResult:
+    probs = aggregate(patch_logits, info.bias, info.keep_fraction)
     label, confidence = decide(probs)
-    p_blurry_patch = softmax(patch_logits + bias)[:, 0]
+    p_blurry_patch = softmax(patch_logits + np.asarray(info.bias, np.float32))[:, 0]
     return AuditResult(
         status=OK, label=label, confidence=_prob(confidence),
         p_blurry=_prob(probs[0]), p_original=_prob(probs[1]), p_sharp=_prob(probs[2]),
         sharpness=round(float(a.sharpness), 3), analysis_width=a.analysis_width,
-        analysis_height=a.analysis_height, patch_size=patch_size,
+        analysis_height=a.analysis_height, patch_size=info.policy.size,
         patches=encode_patches(a.corners, p_blurry_patch), **_facts(a))
 
 

@@ -1,7 +1,9 @@
 """Compare patch size, width and stem stride on the validation split (patch-level accuracy).
 
-usage: python benchmarks/compare_architectures.py DATASET RUNS_DIR [EPOCHS]
-Prints one line per configuration: val accuracy, val loss, parameters, training seconds.
+usage: python benchmarks/compare_architectures.py DATASET RUNS_DIR [EPOCHS] [CONFIG ...]
+Prints one line per configuration: best val accuracy and val loss within EPOCHS epochs, parameters,
+training seconds. Same seed for all; callbacks are causal, so the first EPOCHS epochs of a longer run
+with the same config are identical to a run of EPOCHS epochs.
 """
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ CANDIDATES = {
 def main() -> None:
     dataset, runs = sys.argv[1], sys.argv[2]
     epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 12
+    chosen = sys.argv[4:] or list(CANDIDATES)
     print("config,val_accuracy,best_val_loss,params,seconds", flush=True)
-    for name, (policy, model_cfg) in CANDIDATES.items():
+    for name in chosen:
+        policy, model_cfg = CANDIDATES[name]
         start = time.perf_counter()
         res = train(dataset, f"{runs}/{name}", TrainConfig(epochs=epochs, policy=policy, model=model_cfg), verbose=0)
         params = build_model(model_cfg).count_params()

@@ -10,6 +10,7 @@ import pytest
 from conftest import PYTHON, FakeClassifier, MixedTree
 
 from auditor.model import ModelError, softmax
+from auditor.patches import PatchPolicy
 from auditor.pipeline import AuditConfig, Task, _analyse_in_pool, analyse_file, audit, audit_dataframe
 from auditor.results import CSV_COLUMNS, decode_patches
 from auditor.walk import iter_image_files
@@ -78,10 +79,10 @@ def test_errors_are_raised_before_any_work(tmp_path: Path) -> None:
 
 
 def test_worker_never_raises_for_a_bad_file(tmp_path: Path) -> None:
-    task = Task(str(tmp_path), "gone.jpg", 256, 64, 16)
+    task = Task(str(tmp_path), "gone.jpg", 256, PatchPolicy(64, 16))
     assert analyse_file(task).error == "file not found"
     (tmp_path / "dir.jpg").mkdir()
-    assert analyse_file(Task(str(tmp_path), "dir.jpg", 256, 64, 16)).error == "not a regular file"
+    assert analyse_file(Task(str(tmp_path), "dir.jpg", 256, PatchPolicy(64, 16))).error == "not a regular file"
 
 
 def test_pool_matches_in_process_and_bounds_work_in_flight(photo_dir) -> None:
@@ -91,14 +92,14 @@ def test_pool_matches_in_process_and_bounds_work_in_flight(photo_dir) -> None:
     def tasks():
         for r, p in iter_image_files([root]):
             next(pulled)
-            yield Task(r, p, 256, 64, 16)
+            yield Task(r, p, 256, PatchPolicy(64, 16))
 
     stream = _analyse_in_pool(tasks(), workers=2, timeout=120)
     first = next(stream)
     in_flight = next(pulled)  # tasks taken from the walk so far
     assert in_flight <= 2 * 4 + 1  # the window, not the whole folder
     rest = list(stream)
-    serial = [analyse_file(t) for t in (Task(r, p, 256, 64, 16) for r, p in iter_image_files([root]))]
+    serial = [analyse_file(t) for t in (Task(r, p, 256, PatchPolicy(64, 16)) for r, p in iter_image_files([root]))]
     pooled = [first, *rest]
     assert [a.path for a in pooled] == [a.path for a in serial]
     assert all(np.array_equal(a.patches, b.patches) and a.sharpness == b.sharpness for a, b in zip(pooled, serial))

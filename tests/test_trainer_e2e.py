@@ -44,7 +44,8 @@ def test_build_train_quantize_evaluate(tiny_photos: Path, tmp_path: Path) -> Non
     assert r.exit_code in (0, 1), r.output  # 1 only when a 2-epoch model loses > 1 point to int8
     meta = json.loads(model.with_suffix(".json").read_text())
     assert tuple(meta["labels"]) == LABELS and len(meta["aggregation"]["bias"]) == 3
-    assert meta["patch_policy"] == {"size": 64, "count": 4}
+    assert meta["patch_policy"] == {"size": 64, "count": 4, "max_fraction": 0.5}
+    assert meta["aggregation"]["keep_fraction"] == 0.5
     assert model.stat().st_size < 1_000_000
     r = runner.invoke(main, ["evaluate", str(model), str(data), "--json", "-o", str(tmp_path / "eval")])
     assert r.exit_code == 0, r.output

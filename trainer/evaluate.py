@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from auditor.labels import BLURRY, LABELS, ORIGINAL, SHARP
+from auditor.labels import LABELS
 from trainer import metrics
 from trainer.data import ImageItem, list_items
 

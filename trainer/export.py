@@ -18,6 +18,7 @@ from trainer.evaluate import ScoredImages, score_items, summarize
 from trainer.train import MODEL_FILE, load_train_config
 
 FLOAT_TFLITE = "model_float.tflite"
+KEEP_FRACTION = 0.5  # image verdict = mean over the sharpest half of the analysed patches
 MAX_INT8_LOSS = 0.01
 
 
@@ -93,7 +94,8 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
                   "note": "raw RGB pixels; rescaling is inside the model"},
         "output": {"dtype": "int8", "kind": "logits", "note": "dequantize, then softmax"},
         "max_side": cfg.max_side, "patch_policy": asdict(cfg.policy),
-        "aggregation": {"rule": "softmax(mean patch logits + bias)", "bias": [0.0, 0.0, 0.0]},
+        "aggregation": {"rule": "softmax(mean logits of the keep_fraction least-blurry patches + bias)",
+                        "keep_fraction": KEEP_FRACTION, "bias": [0.0, 0.0, 0.0]},
         "architecture": asdict(cfg.model),
         "training": {"dataset_manifest_sha256": manifest_hash(dataset), "seed": cfg.seed, "epochs": cfg.epochs,
                      "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate},

@@ -1,6 +1,8 @@
 """Full-integer int8 conversion of the Keras patch model, with a representative dataset."""
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 from typing import Iterator
 
@@ -35,12 +37,18 @@ def convert_int8(model: keras.Model, representative: np.ndarray, limit: int = 50
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.uint8
     converter.inference_output_type = tf.int8
-    return converter.convert()
+    return _quiet_convert(converter)
 
 
 def convert_float(model: keras.Model) -> bytes:
     """Float32 TFLite flatbuffer of the same model (for the int8-vs-float comparison)."""
-    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    return _quiet_convert(tf.lite.TFLiteConverter.from_keras_model(model))
+
+
+def _quiet_convert(converter: tf.lite.TFLiteConverter) -> bytes:
+    # the converter prints its SavedModel signature to stdout; keep the CLI's output clean
+    with contextlib.redirect_stdout(io.StringIO()):
+        return converter.convert()
 
 
 def write_model(flatbuffer: bytes, path: str | Path) -> Path:
