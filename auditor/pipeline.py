@@ -8,27 +8,25 @@ per file, and are never accumulated: at most a fixed window of files is in fligh
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from auditor.imaging import ImageLoadError, open_image
 from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
-from auditor.patches import PatchPolicy, select_patches
 from auditor.results import ERROR, OK, AuditResult, encode_patches
-from auditor.sharpness import laplacian_variance
-from auditor.walk import is_regular_file, iter_image_files
+from auditor.walk import iter_image_files
+from auditor.workers import Analysis, Task, WorkerStartError, _analyse_in_pool, analyse_file
+
+__all__ = ["AuditConfig", "audit", "audit_dataframe", "Analysis", "Task", "WorkerStartError", "analyse_file",
+           "available_cores", "resolve_workers"]
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 IMAGES_PER_INVOKE = 8
-FILES_IN_FLIGHT_PER_WORKER = 4
 
 
 class LogitsModel(Protocol):
@@ -56,89 +54,6 @@ class AuditConfig:
     max_side: int | None = None
     include_hidden: bool = False
     file_timeout: float = 300.0
-
-
-# --- worker side: top-level and picklable, so it works with the "spawn" start method ---
-
-
-@dataclass(frozen=True)
-class Task:
-    """One file to analyse, with the analysis settings (sent to a worker)."""
-
-    root: str
-    path: str
-    max_side: int
-    policy: PatchPolicy
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """What a worker learnt about one file; ``error`` is set when it could not be analysed."""
-
-    root: str
-    path: str
-    bytes: int | None = None
-    error: str | None = None
-    width: int | None = None
-    height: int | None = None
-    format: str = ""
-    exif: dict[str, str] = field(default_factory=dict)
-    analysis_width: int | None = None
-    analysis_height: int | None = None
-    sharpness: float = 0.0
-    patches: np.ndarray | None = None
-    corners: np.ndarray | None = None
-
-    @classmethod
-    def failed(cls, task: Task, reason: str, size: int | None = None) -> Analysis:
-        return cls(task.root, task.path, bytes=size, error=reason)
-
-
-def init_worker() -> None:
-    """Pool initializer: leave Ctrl-C to the parent and keep OpenCV single-threaded."""
-    import signal
-
-    import cv2
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    cv2.setNumThreads(1)
-
-
-def _file_size(path: str) -> int | None:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return None
-
-
-def _clean_text(value: str, limit: int = 200) -> str:
-    # EXIF strings come from the file: no control characters, bounded length
-    return "".join(ch if ch.isprintable() else " " for ch in value).strip()[:limit]
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
-
-
-def analyse_file(task: Task) -> Analysis:
-    """Decode one file and extract everything the parent needs; never raises for a bad file."""
-    full = os.path.join(task.root, task.path)
-    size = _file_size(full)
-    try:
-        if not is_regular_file(full):
-            raise ImageLoadError("not a regular file" if os.path.exists(full) else "file not found")
-        img = open_image(full, task.max_side)
-        chosen = select_patches(img.pixels, task.policy)
-        sharpness = laplacian_variance(img.pixels)
-    except ImageLoadError as exc:
-        return Analysis.failed(task, str(exc) or "cannot decode", size)
-    except Exception as exc:  # one bad file must never stop the run
-        return Analysis.failed(task, _describe(exc), size)
-    h, w = img.pixels.shape[:2]
-    exif = {k: _clean_text(v) for k, v in img.exif.items()}
-    return Analysis(task.root, task.path, size, None, img.width, img.height, _clean_text(img.format, 32), exif,
-                    w, h, sharpness, chosen.patches, chosen.corners)
 
 
 def available_cores() -> int:
@@ -225,128 +140,6 @@ def _groups(items: Iterable[Analysis], size: int) -> Iterator[list[Analysis]]:
             group = []
     if group:
         yield group
-
-
-def _analyse_in_pool(tasks: Iterator[Task], workers: int, timeout: float) -> Iterator[Analysis]:
-    """Run :func:`analyse_file` in a pool, in order, with a bounded window of files in flight.
-
-    ``apply_async`` with a window (rather than ``imap``) keeps memory flat when the parent
-    is the bottleneck, and lets a file whose worker hangs or dies become an error row:
-    the pool is restarted and the other files in flight are resubmitted.
-    """
-    import multiprocessing
-
-    window = workers * FILES_IN_FLIGHT_PER_WORKER
-    try:
-        pool = _WorkerPool(workers)
-    except WorkerStartError as exc:
-        import warnings
-
-        warnings.warn(f"{exc}; decoding in this process instead", RuntimeWarning, stacklevel=2)
-        yield from map(analyse_file, tasks)
-        return
-    in_flight: deque[tuple[Task, Any]] = deque()
-    try:
-        while True:
-            while len(in_flight) < window and (task := next(tasks, None)) is not None:
-                in_flight.append((task, pool.submit(task)))
-            if not in_flight:
-                return
-            task, pending = in_flight.popleft()
-            try:
-                yield pending.get(timeout)
-            except multiprocessing.TimeoutError:
-                pool.stop()
-                pool = _WorkerPool(workers)
-                for i, (other, _) in enumerate(in_flight):
-                    in_flight[i] = (other, pool.submit(other))
-                yield Analysis.failed(task, f"no result within {timeout:g} s (decoder hung or crashed)")
-    finally:
-        pool.stop()
-
-
-class WorkerStartError(RuntimeError):
-    """The decoding processes could not start."""
-
-
-class _WorkerPool:
-    """A pool whose workers never see Ctrl-C and whose shutdown cannot hang the parent.
-
-    Workers are born ignoring SIGINT (so even a worker still importing is immune); only
-    the parent handles Ctrl-C. ``Pool.terminate`` can block forever when a worker died
-    mid-message, so it runs in a helper thread and, past a grace period, the workers are
-    killed and the parent moves on. A pool whose workers cannot start (they would be
-    respawned forever) raises :class:`WorkerStartError` instead of hanging.
-    """
-
-    GRACE_SECONDS = 5.0
-    START_SECONDS = 120.0
-
-    def __init__(self, workers: int) -> None:
-        import multiprocessing
-
-        ctx = multiprocessing.get_context(_start_method())
-        self._before = set(multiprocessing.active_children())
-        with _sigint_ignored():
-            self._pool = ctx.Pool(workers, initializer=init_worker)
-        try:
-            self._pool.apply_async(os.getpid).get(self.START_SECONDS)
-        except BaseException as exc:  # Ctrl-C included: never leave workers behind
-            self.stop()
-            if not isinstance(exc, Exception):
-                raise
-            raise WorkerStartError(f"worker processes did not start: {_describe(exc)}") from exc
-
-    def submit(self, task: Task) -> Any:
-        return self._pool.apply_async(analyse_file, (task,))
-
-    def stop(self) -> None:
-        import multiprocessing
-        import threading
-
-        stopper = threading.Thread(target=self._pool.terminate, name="iqa-pool-stop", daemon=True)
-        stopper.start()
-        stopper.join(self.GRACE_SECONDS)
-        if stopper.is_alive():
-            for proc in set(multiprocessing.active_children()) - self._before:
-                proc.kill()
-
-
-def _start_method() -> str:
-    """"spawn" (no fork of a parent that runs interpreter threads), unless it cannot work.
-
-    A spawned worker re-imports ``__main__`` by path; code read from stdin (``python -``)
-    has a ``__file__`` that is no file, and every worker would die at start.
-    """
-    import multiprocessing
-    import sys
-
-    main = sys.modules.get("__main__")
-    if getattr(getattr(main, "__spec__", None), "name", None) is None:
-        path = getattr(main, "__file__", None)
-        if path is not None and not os.path.isfile(path) and "fork" in multiprocessing.get_all_start_methods():
-            return "fork"
-    return "spawn"
-
-
-@contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT while workers are spawned, so they inherit "ignore" from birth.
-
-    The window is the ``Pool()`` call only (tens of milliseconds: the workers import
-    after it); a Ctrl-C pressed exactly then is lost, any later one reaches the parent.
-    """
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may change signal actions
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _classify_group(group: list[Analysis], model: LogitsModel, info: ModelInfo) -> Iterator[AuditResult]:

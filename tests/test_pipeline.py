@@ -11,7 +11,8 @@ from conftest import PYTHON, FakeClassifier, MixedTree
 
 from auditor.model import ModelError, softmax
 from auditor.patches import PatchPolicy
-from auditor.pipeline import AuditConfig, Task, _analyse_in_pool, analyse_file, audit, audit_dataframe
+from auditor.pipeline import AuditConfig, audit, audit_dataframe
+from auditor.workers import Task, _analyse_in_pool, analyse_file
 from auditor.results import CSV_COLUMNS, decode_patches
 from auditor.walk import iter_image_files
 
