@@ -133,7 +133,7 @@ def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, res
         key = walk_order_key(roots)
         if not csv_io.is_sorted(csv_path, key):
             csv_io.rewrite_sorted(csv_path, key)
-    summary = _summary(csv_path, roots, info, elapsed)
+    summary = _summary(csv_path, roots, info, elapsed, writer.written)
     html_path = _write_report(csv_path, out_dir / REPORT_NAME, summary, info) if report else None
     if not quiet:
         _print_summary(summary, writer.written, elapsed, csv_path, html_path)
@@ -149,7 +149,7 @@ def _progress(roots: tuple[str, ...], config: AuditConfig, done: set[tuple[str, 
                 smoothing=0.1)
 
 
-def _summary(csv_path: Path, roots: tuple[str, ...], info: ModelInfo, seconds: float) -> AuditSummary:
+def _summary(csv_path: Path, roots: tuple[str, ...], info: ModelInfo, seconds: float, audited: int) -> AuditSummary:
     from auditor.labels import LABELS
     from auditor.results import AuditSummary
     from auditor.walk import walk_root
@@ -164,7 +164,8 @@ def _summary(csv_path: Path, roots: tuple[str, ...], info: ModelInfo, seconds: f
         else:
             errors += 1
     return AuditSummary(files=files, errors=errors, counts=counts, seconds=seconds, model_name=info.name,
-                        model_version=info.version, roots=tuple(dict.fromkeys(walk_root(r) for r in roots)))
+                        model_version=info.version, roots=tuple(dict.fromkeys(walk_root(r) for r in roots)),
+                        audited=audited)
 
 
 def _write_report(csv_path: Path, html_path: Path, summary: AuditSummary, info: ModelInfo) -> Path:

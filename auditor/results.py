@@ -75,7 +75,9 @@ class AuditSummary:
     model_name: str
     model_version: str
     roots: tuple[str, ...] = ()
+    audited: int | None = None  # files analysed in this run (fewer than ``files`` after a resume)
 
     @property
     def files_per_second(self) -> float:
-        return self.files / self.seconds if self.seconds > 0 else 0.0
+        done = self.files if self.audited is None else self.audited
+        return done / self.seconds if self.seconds > 0 else 0.0
