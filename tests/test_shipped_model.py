@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from auditor.labels import LABELS
-from auditor.model import PatchClassifier, aggregate, default_model_path, load_model_info, metadata_path
+from auditor.model import (PatchClassifier, aggregate, default_model_path, load_model_info, metadata_path,
+                           sharpest_patches)
 from auditor.patches import select_patches
 from dataset import degrade
 
@@ -35,17 +36,21 @@ def test_shipped_metadata_matches_labels_and_policy() -> None:
     assert "metrics" in meta and "versions" in meta and meta["training"]["dataset_manifest_sha256"]
 
 
-def _p(pixels: np.ndarray) -> np.ndarray:
+def _scores(pixels: np.ndarray) -> tuple[np.ndarray, float]:
+    """Image probabilities and the blurry-vs-rest logit margin (does not saturate like p does)."""
     info = load_model_info()
-    clf = PatchClassifier(info.path)
-    return aggregate(clf.logits(select_patches(pixels, info.policy).patches), info.bias)
+    logits = PatchClassifier(info.path).logits(select_patches(pixels, info.policy).patches)
+    z = sharpest_patches(logits, info.keep_fraction).mean(axis=0) + np.asarray(info.bias)
+    return aggregate(logits, info.bias, info.keep_fraction), float(z[0] - z[1:].max())
 
 
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea"])
-def test_more_blur_raises_p_blurry_and_halos_raise_p_sharp(name: str) -> None:
+def test_more_blur_raises_the_blur_score_and_halos_raise_p_sharp(name: str) -> None:
     photo = getattr(skdata, name)()
-    p_orig = _p(photo)
-    p_soft, p_blur = _p(degrade.defocus_blur(photo, 2.0)), _p(degrade.defocus_blur(photo, 6.0))
-    assert p_blur[0] > p_soft[0] > p_orig[0]
-    assert np.argmax(p_blur) == 0
-    assert _p(degrade.oversharpen(photo, 2.0, 2.5))[2] > p_orig[2]
+    p_orig, m_orig = _scores(photo)
+    p_soft, m_soft = _scores(degrade.defocus_blur(photo, 2.0))
+    p_blur, m_blur = _scores(degrade.defocus_blur(photo, 6.0))
+    assert m_blur > m_soft > m_orig
+    assert np.argmax(p_orig) == 1 and np.argmax(p_soft) == 0 and np.argmax(p_blur) == 0
+    p_halo, _ = _scores(degrade.oversharpen(photo, 2.0, 2.5))
+    assert p_halo[2] > p_orig[2] and np.argmax(p_halo) == 2
