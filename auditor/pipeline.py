@@ -1,9 +1,10 @@
-"""Streaming audit: walk, decode in worker processes, classify in the parent.
+"""Streaming audit: walk, decode and classify in worker processes, aggregate in the parent.
 
-Decoding, patch selection, the Laplacian score and EXIF reading run in worker
-processes (pure CPU, no shared state); the int8 model runs in ONE interpreter in
-the parent, a few images' patches per invoke. Results come out in walk order, one
-per file, and are never accumulated: at most a fixed window of files is in flight.
+Decoding, patch selection, the Laplacian score, EXIF reading and the int8 model run in
+worker processes (one interpreter each, so the model's cost is spread over the cores and
+only logits travel back); with one worker everything runs in-process, the model batching a
+few images per invoke. Results come out in walk order, one per file, and are never
+accumulated: at most a fixed window of files is in flight.
 """
 from __future__ import annotations
 
@@ -100,7 +101,7 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
             raise FileNotFoundError(f"no such file or directory: {root}")
     info = load_model_info(config.model_path)
     model = classifier if classifier is not None else _load_classifier(info)
-    return _audit_stream(roots, config, frozenset(skip), info, model)
+    return _audit_stream(roots, config, frozenset(skip), info, model, injected=classifier is not None)
 
 
 def _load_classifier(info: ModelInfo) -> PatchClassifier:
@@ -117,11 +118,15 @@ def _load_classifier(info: ModelInfo) -> PatchClassifier:
 
 
 def _audit_stream(roots: Sequence[str], config: AuditConfig, skip: frozenset[tuple[str, str]],
-                  info: ModelInfo, model: LogitsModel) -> Iterator[AuditResult]:
+                  info: ModelInfo, model: LogitsModel, injected: bool) -> Iterator[AuditResult]:
     max_side = config.max_side or info.max_side
-    tasks = (Task(root, path, max_side, info.policy)
-             for root, path in iter_image_files(roots, config.include_hidden) if (root, path) not in skip)
     workers = resolve_workers(config.workers)
+    # With a pool, each worker runs its own interpreter: the model's cost is spread over the
+    # cores and only logits travel back. In-process (or with an injected model) the parent
+    # classifies a few images per invoke.
+    worker_model = str(info.path) if workers > 1 and not injected else None
+    tasks = (Task(root, path, max_side, info.policy, worker_model)
+             for root, path in iter_image_files(roots, config.include_hidden) if (root, path) not in skip)
     analyses = (map(analyse_file, tasks) if workers == 1
                 else _analyse_in_pool(tasks, workers, config.file_timeout))
     try:
@@ -143,16 +148,18 @@ def _groups(items: Iterable[Analysis], size: int) -> Iterator[list[Analysis]]:
 
 
 def _classify_group(group: list[Analysis], model: LogitsModel, info: ModelInfo) -> Iterator[AuditResult]:
-    ok = [a for a in group if a.error is None]
-    logits = model.logits(np.concatenate([a.patches for a in ok])) if ok else np.zeros((0, 3), np.float32)
+    todo = [a for a in group if a.error is None and a.logits is None]
+    logits = model.logits(np.concatenate([a.patches for a in todo])) if todo else np.zeros((0, 3), np.float32)
     offset = 0
     for a in group:
         if a.error is not None:
             yield _error_result(a)
-            continue
-        n = len(a.patches)
-        yield _ok_result(a, np.asarray(logits[offset:offset + n], np.float32), info)
-        offset += n
+        elif a.logits is not None:
+            yield _ok_result(a, np.asarray(a.logits, np.float32), info)
+        else:
+            n = len(a.patches)
+            yield _ok_result(a, np.asarray(logits[offset:offset + n], np.float32), info)
+            offset += n
 
 
 def _facts(a: Analysis) -> dict[str, Any]:

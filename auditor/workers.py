@@ -30,6 +30,7 @@ class Task:
     path: str
     max_side: int
     policy: PatchPolicy
+    model_path: str | None = None  # set: the worker runs the model and sends logits, not patches
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Analysis:
     sharpness: float = 0.0
     patches: np.ndarray | None = None
     corners: np.ndarray | None = None
+    logits: np.ndarray | None = None  # (n, labels) when the worker ran the model
 
     @classmethod
     def failed(cls, task: Task, reason: str, size: int | None = None) -> Analysis:
@@ -92,14 +94,28 @@ def analyse_file(task: Task) -> Analysis:
         img = open_image(full, task.max_side)
         chosen = select_patches(img.pixels, task.policy)
         sharpness = laplacian_variance(img.pixels)
+        logits = _worker_model(task.model_path).logits(chosen.patches) if task.model_path else None
     except ImageLoadError as exc:
         return Analysis.failed(task, str(exc) or "cannot decode", size)
     except Exception as exc:  # one bad file must never stop the run
         return Analysis.failed(task, _describe(exc), size)
     h, w = img.pixels.shape[:2]
     exif = {k: _clean_text(v) for k, v in img.exif.items()}
+    patches = None if logits is not None else chosen.patches  # logits are 1 % of the bytes to send back
     return Analysis(task.root, task.path, size, None, img.width, img.height, _clean_text(img.format, 32), exif,
-                    w, h, sharpness, chosen.patches, chosen.corners)
+                    w, h, sharpness, patches, chosen.corners, logits)
+
+
+_MODELS: dict[str, Any] = {}
+
+
+def _worker_model(path: str) -> Any:
+    """One interpreter per worker process, loaded on its first file."""
+    if path not in _MODELS:
+        from auditor.model import PatchClassifier
+
+        _MODELS[path] = PatchClassifier(path, num_threads=1)
+    return _MODELS[path]
 
 
 def _analyse_in_pool(tasks: Iterator[Task], workers: int, timeout: float) -> Iterator[Analysis]:

@@ -140,3 +140,19 @@ def test_pool_works_when_the_script_comes_from_stdin(photo_dir, subprocess_env: 
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "['ok']"
+
+
+def test_worker_side_inference_matches_in_process(tmp_path: Path) -> None:
+    """The shipped model gives the same verdicts whether workers or the parent run it."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        img = cv2.GaussianBlur(rng.integers(0, 256, (200, 260, 3), dtype=np.uint8), (0, 0), 0.5 + i)
+        cv2.imwrite(str(tmp_path / f"img{i}.png"), img)
+    one = list(audit([tmp_path], AuditConfig(workers=1)))
+    two = list(audit([tmp_path], AuditConfig(workers=2)))
+    assert [r.path for r in one] == [r.path for r in two]
+    for a, b in zip(one, two):
+        assert a.label == b.label and a.patches == b.patches
+        assert (a.p_blurry, a.p_original, a.p_sharp) == pytest.approx((b.p_blurry, b.p_original, b.p_sharp), abs=1e-6)
