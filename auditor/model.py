@@ -6,8 +6,12 @@ spoils the image-level average.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -73,6 +77,29 @@ def load_model_info(model_path: str | Path | None = None) -> ModelInfo:
     return info
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide LiteRT's C-level "INFO: Created ... delegate" line, which would break progress bars.
+
+    Errors still surface: the interpreter reports them as Python exceptions.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):  # no real stderr (captured): nothing to hide
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
 class PatchClassifier:
     """Runs the TFLite model on batches of uint8 patches and returns float logits."""
 
@@ -80,7 +107,8 @@ class PatchClassifier:
         from ai_edge_litert.interpreter import Interpreter
 
         try:
-            self._interp = Interpreter(model_path=str(model_path), num_threads=num_threads)
+            with _native_stderr_silenced():
+                self._interp = Interpreter(model_path=str(model_path), num_threads=num_threads)
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load model {model_path}: {exc}") from exc
         self._in = self._interp.get_input_details()[0]
@@ -95,7 +123,8 @@ class PatchClassifier:
         if batch != self._batch:
             shape = list(self._in["shape"])
             self._interp.resize_tensor_input(self._in["index"], [batch, *shape[1:]])
-            self._interp.allocate_tensors()
+            with _native_stderr_silenced():
+                self._interp.allocate_tensors()
             self._in = self._interp.get_input_details()[0]
             self._out = self._interp.get_output_details()[0]
             self._batch = batch
