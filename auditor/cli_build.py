@@ -11,6 +11,13 @@ from pathlib import Path
 import click
 
 
+def _require_tensorflow() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None:
+        raise click.ClickException("this command needs TensorFlow: pip install 'iqa[train]' (or '.[train]')")
+
+
 def _bar(total: int, desc: str, quiet: bool = False):
     from tqdm import tqdm
 
@@ -74,6 +81,7 @@ def dataset_build(sources: tuple[str, ...], cifar: str | None, cifar_limit: int 
 def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, learning_rate: float, patience: int,
                   seed: int, patch_size: int, patch_count: int, width: int) -> None:
     """Train the patch CNN on DATASET (built by `iqa dataset build`)."""
+    _require_tensorflow()
     from auditor.patches import PatchPolicy
     from trainer.model import ModelConfig
     from trainer.report import write_run_report
@@ -99,6 +107,7 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
 @click.option("--name", default=None, help="Model name stored in the metadata.")
 def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name: str | None) -> None:
     """Convert a training run to a full-integer int8 TFLite model with calibrated metadata."""
+    _require_tensorflow()
     from trainer.evaluate import format_summary
     from trainer.export import MAX_INT8_LOSS, quantize_run
 
