@@ -167,15 +167,3 @@ def open_image(source: str | Path, max_side: int = DEFAULT_MAX_SIDE) -> LoadedIm
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return LoadedImage(resize_to_max_side(pixels, max_side), width, height, fmt, exif)
-
-
-def load_pixels(source: str | Path, max_side: int = DEFAULT_MAX_SIDE) -> np.ndarray:
-    """Shorthand for ``open_image(source, max_side).pixels``."""
-    return open_image(source, max_side).pixels
-
-
-def to_gray(pixels: np.ndarray) -> np.ndarray:
-    """RGB uint8 -> float32 luminance in [0, 255]."""
-    if pixels.ndim == 2:
-        return pixels.astype(np.float32)
-    return cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY).astype(np.float32)

@@ -41,7 +41,7 @@ def _manifest(out: Path) -> list[dict[str, str]]:
 def test_build_is_deterministic_split_by_source_and_skips_bad_files(photo_dir: Path, tmp_path: Path) -> None:
     sources = list_sources([photo_dir])
     a = build_dataset(sources, tmp_path / "a", BuildConfig(seed=3, workers=2))
-    b = build_dataset(sources, tmp_path / "b", BuildConfig(seed=3, workers=1))
+    build_dataset(sources, tmp_path / "b", BuildConfig(seed=3, workers=1))
     assert (tmp_path / "a/manifest.csv").read_bytes() == (tmp_path / "b/manifest.csv").read_bytes()
     assert [k for k, _ in a.skipped] == ["0:broken.jpg"] and a.sources == 13
     rows = _manifest(tmp_path / "a")
