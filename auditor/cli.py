@@ -263,7 +263,8 @@ def demo_command(out_dir: Path, model: str | None, workers: int, quiet: bool) ->
         _echo(f"sample photos in {printable(str(photos))}")
     run_audit((str(photos),), out_dir, AuditConfig(model_path=model, workers=workers), resume=False, quiet=quiet,
               report=True)
-    click.echo(f"CSV: {printable(str(out_dir / CSV_NAME))}\nreport: {printable(str(out_dir / REPORT_NAME))}")
+    if quiet:  # otherwise the end-of-run summary has just shown both paths
+        click.echo(f"CSV: {printable(str(out_dir / CSV_NAME))}\nreport: {printable(str(out_dir / REPORT_NAME))}")
 
 
 def _register_training_commands() -> None:
