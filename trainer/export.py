@@ -109,7 +109,8 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
     meta["aggregation"]["calibration"] = {**fit, "calibration_folders": [Path(c).name for c in calibration]}
     write_metadata(meta_file, meta)
     test_summary = summarize(score_items(list_items(dataset, "test"), out, progress=progress))
-    real_summary = summarize(_score_folders(calibration, out, progress)) if real is not None else None
+    # log-odds are bias-free, so the calibration photos need no second pass through the final model
+    real_summary = summarize(real, bias) if real is not None else None
     meta["metrics"] = {"patch_accuracy_float": float_acc, "patch_accuracy_int8": int8_acc,
                        "test": _headline(test_summary),
                        "calibration": _headline(real_summary) if real_summary else None}
