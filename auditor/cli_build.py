@@ -105,13 +105,16 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
 @click.option("--calibration", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Labelled folder(s) of real blurry/original photos to calibrate the decision on.")
 @click.option("--name", default=None, help="Model name stored in the metadata.")
-def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name: str | None) -> None:
+@click.option("--patch-count", type=click.IntRange(1, 256), default=8, show_default=True,
+              help="How many of the most textured patches the auditor analyses per photo.")
+def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name: str | None,
+                     patch_count: int) -> None:
     """Convert a training run to a full-integer int8 TFLite model with calibrated metadata."""
     _require_tensorflow()
     from trainer.evaluate import format_summary
     from trainer.export import MAX_INT8_LOSS, quantize_run
 
-    report = quantize_run(run_dir, out, calibration, name=name)
+    report = quantize_run(run_dir, out, calibration, name=name, patch_count=patch_count)
     click.echo(f"int8 model: {report.model_path} ({report.size_bytes / 1024:.0f} KiB), "
                f"metadata: {report.metadata_path}")
     click.echo(f"test patch accuracy: float {report.float_accuracy:.4f}, int8 {report.int8_accuracy:.4f} "

@@ -4,6 +4,10 @@ An image is cut into a grid of non-overlapping ``size`` x ``size`` cells at anal
 scale; the ``count`` most textured cells are analysed. Textured cells carry the
 evidence about blur and halos; flat sky carries none, and a sharp subject in front
 of a blurred background (bokeh) wins the selection, so bokeh is not called blurry.
+Small images (a plain grid of fewer than ``half_step_below`` cells) use a grid with
+half-size steps instead (cells overlap by half), so a small sharp subject is not
+split across cells and lost. The grid never depends on ``count``, so the ``n`` most
+textured patches are the same whatever ``count >= n`` is asked for.
 """
 from __future__ import annotations
 
@@ -22,6 +26,13 @@ class PatchPolicy:
     size: int = 64
     count: int = 24
     max_fraction: float = 0.5  # never more than this share of the grid: small images keep only textured cells
+    # plain grids of fewer cells use half steps: 47 = too few cells to fill 24 patches from half the grid
+    half_step_below: int = 47
+
+    def stride(self, shape: tuple[int, ...]) -> int:
+        """Grid step in pixels for an image of ``shape``: ``size``, or ``size // 2`` for small images."""
+        plain = (shape[0] // self.size) * (shape[1] // self.size)
+        return self.size // 2 if plain < self.half_step_below else self.size
 
     def cells_to_keep(self, n_cells: int) -> int:
         """How many of ``n_cells`` grid cells are analysed (at least one)."""
@@ -46,24 +57,33 @@ def pad_to_min_size(pixels: np.ndarray, size: int) -> np.ndarray:
     return cv2.copyMakeBorder(pixels, 0, ph, 0, pw, cv2.BORDER_REFLECT_101 if min(h, w) > 1 else cv2.BORDER_REPLICATE)
 
 
-def cell_texture(gray: np.ndarray, size: int) -> np.ndarray:
-    """Mean squared Sobel gradient of every full grid cell, shape (rows, cols).
+def cell_texture(gray: np.ndarray, size: int, stride: int | None = None) -> np.ndarray:
+    """Mean squared Sobel gradient of every ``size`` cell on a grid of step ``stride``, shape (rows, cols).
 
     Measured on a half-resolution copy: the ranking of cells is what matters, and it costs a
     tenth of the full-resolution version (large temporary arrays dominate on small photos).
+    ``stride`` must divide ``size``; cells then overlap and are averaged from stride-sized blocks.
     """
-    rows, cols = gray.shape[0] // size, gray.shape[1] // size
-    half = cv2.resize(gray[: rows * size, : cols * size], (cols * size // 2, rows * size // 2),
+    stride = stride or size
+    rows, cols = gray.shape[0] // stride, gray.shape[1] // stride
+    half = cv2.resize(gray[: rows * stride, : cols * stride], (cols * stride // 2, rows * stride // 2),
                       interpolation=cv2.INTER_AREA)
     gx = cv2.Sobel(half, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(half, cv2.CV_32F, 0, 1, ksize=3)
     magnitude = cv2.magnitude(gx, gy)
-    return cv2.resize(cv2.multiply(magnitude, magnitude), (cols, rows), interpolation=cv2.INTER_AREA)
+    blocks = cv2.resize(cv2.multiply(magnitude, magnitude), (cols, rows), interpolation=cv2.INTER_AREA)
+    k = size // stride
+    if k == 1:
+        return blocks
+    # mean over k x k neighbouring blocks = texture of the overlapping cell starting at each block
+    summed = cv2.boxFilter(blocks, -1, (k, k), anchor=(0, 0), normalize=True, borderType=cv2.BORDER_CONSTANT)
+    return summed[: rows - k + 1, : cols - k + 1]
 
 
-def grid_offset(shape: tuple[int, ...], size: int) -> tuple[int, int]:
+def grid_offset(shape: tuple[int, ...], size: int, stride: int | None = None) -> tuple[int, int]:
     """Centre the grid so the unused margin is split evenly (y, x)."""
-    return (shape[0] % size) // 2, (shape[1] % size) // 2
+    stride = stride or size
+    return (shape[0] % stride) // 2, (shape[1] % stride) // 2
 
 
 def select_patches(pixels: np.ndarray, policy: PatchPolicy = PatchPolicy()) -> PatchSet:
@@ -82,13 +102,14 @@ def select_patches(pixels: np.ndarray, policy: PatchPolicy = PatchPolicy()) -> P
     """
     size = policy.size
     pixels = pad_to_min_size(pixels, size)
-    oy, ox = grid_offset(pixels.shape, size)
+    stride = policy.stride(pixels.shape)
+    oy, ox = grid_offset(pixels.shape, size, stride)
     gray = cv2.cvtColor(np.ascontiguousarray(pixels[oy:, ox:]), cv2.COLOR_RGB2GRAY)
-    texture = cell_texture(gray, size)
+    texture = cell_texture(gray, size, stride)
     flat = texture.ravel()
     # stable sort on negated score: deterministic order for equal scores
     order = np.argsort(-flat, kind="stable")[: policy.cells_to_keep(flat.size)]
     cols = texture.shape[1]
-    corners = np.stack([order // cols * size + oy, order % cols * size + ox], axis=1).astype(np.int32)
+    corners = np.stack([order // cols * stride + oy, order % cols * stride + ox], axis=1).astype(np.int32)
     patches = np.stack([pixels[y : y + size, x : x + size] for y, x in corners])
     return PatchSet(patches=patches, corners=corners, texture=flat[order].astype(np.float32))

@@ -124,11 +124,30 @@ def high_boost(img: np.ndarray, amount: float) -> np.ndarray:
     return _to_uint8(f - amount * lap)
 
 
+def subject_centre(img: np.ndarray, rng: np.random.Generator, margin: tuple[float, float]) -> tuple[float, float]:
+    """A random (y, x) centre drawn in proportion to local detail, at least ``margin`` (ry, rx) from the border.
+
+    Photographers focus on the subject, and the subject is where the detail is: a bokeh-like
+    sharp region centred on featureless sky would be a missed-focus photo, not bokeh.
+    """
+    h, w = img.shape[:2]
+    ry, rx = min(margin[0], h / 2), min(margin[1], w / 2)
+    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    energy = cv2.magnitude(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)) ** 2
+    # local detail at the scale of the sharp region, on a coarse grid of candidate centres
+    energy = cv2.GaussianBlur(energy, (0, 0), max(1.0, min(ry, rx) / 2))
+    ys = np.linspace(ry, max(ry, h - ry), 16)
+    xs = np.linspace(rx, max(rx, w - rx), 16)
+    weights = energy[np.clip(ys.astype(int), 0, h - 1)][:, np.clip(xs.astype(int), 0, w - 1)].ravel() + 1e-6
+    pick = int(rng.choice(weights.size, p=weights / weights.sum()))
+    return float(ys[pick // xs.size]), float(xs[pick % xs.size])
+
+
 def partial_blur(img: np.ndarray, rng: np.random.Generator, sharp_fraction: float, radius: float) -> np.ndarray:
-    """Bokeh-like image: an elliptical region stays sharp, the rest is defocused (label: original)."""
+    """Bokeh-like image: an elliptical region around the subject stays sharp, the rest is defocused (label: original)."""
     h, w = img.shape[:2]
     ry, rx = np.sqrt(sharp_fraction / np.pi) * h, np.sqrt(sharp_fraction / np.pi) * w
-    cy, cx = rng.uniform(ry, max(ry, h - ry)), rng.uniform(rx, max(rx, w - rx))
+    cy, cx = subject_centre(img, rng, (ry, rx))
     yy, xx = np.mgrid[0:h, 0:w]
     inside = (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1).astype(np.float32)
     mask = cv2.GaussianBlur(inside, (0, 0), max(1.0, radius / 2))[..., None]

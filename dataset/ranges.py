@@ -5,7 +5,8 @@ has been shrunk by ``source_scale`` to make it crisp). Blur starts where people
 already call a photo blurry (mild defocus from r=1.2 px, short shake from 3 px,
 Gaussian from sigma=0.9 px); "original" gets at most mild in-camera sharpening
 (amount <= 0.4) and "sharp" starts at amount 0.9, so the ambiguous band between
-is left out of training rather than labelled wrongly.
+is left out of training rather than labelled wrongly. Half of the blurry samples get
+the camera's own sharpening too (amount <= 0.6): sharpening never makes a blurry shot sharp.
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class DegradationRanges:
     boost_amount: Range = (0.6, 2.0)  # high-boost: img - a * laplacian
     camera_sharpen_amount: Range = (0.1, 0.4)  # mild in-camera sharpening, still "original"
     camera_sharpen_radius: Range = (0.6, 1.2)
+    p_blurry_sharpened: float = 0.5  # cameras sharpen every JPEG, in focus or not
+    blurry_sharpen_amount: Range = (0.1, 0.6)
     partial_sharp_fraction: Range = (0.2, 0.5)  # area kept sharp in a bokeh-like partial blur
     partial_blur_radius: Range = (4.0, 12.0)
     exposure_gain: Range = (0.7, 1.3)

@@ -36,6 +36,13 @@ def camera_sharpened(img: np.ndarray, rng: np.random.Generator, rg: DegradationR
     return degrade.oversharpen(img, radius, amount), {"usm_radius": radius, "usm_amount": amount}
 
 
+def in_camera_sharpening(img: np.ndarray, rng: np.random.Generator,
+                         rg: DegradationRanges) -> tuple[np.ndarray, Params]:
+    """The camera's own sharpening after the optics blurred the shot: the photo stays blurry."""
+    radius, amount = uniform(rng, rg.camera_sharpen_radius), uniform(rng, rg.blurry_sharpen_amount)
+    return degrade.oversharpen(img, radius, amount), {"camera_radius": radius, "camera_amount": amount}
+
+
 def partial(img: np.ndarray, rng: np.random.Generator, rg: DegradationRanges) -> tuple[np.ndarray, Params]:
     frac, radius = uniform(rng, rg.partial_sharp_fraction), uniform(rng, rg.partial_blur_radius)
     return degrade.partial_blur(img, rng, frac, radius), {"partial_fraction": frac, "defocus_radius": radius}
@@ -121,6 +128,9 @@ def make_variant(source: np.ndarray, variant: str, rng: np.random.Generator,
     """Degrade a crisp source into ``variant``; returns (image, label, parameters)."""
     label, recipe = VARIANTS[variant]
     img, params = recipe(source, rng, rg)
+    if label == BLURRY and rng.uniform() < rg.p_blurry_sharpened:
+        img, extra = in_camera_sharpening(img, rng, rg)
+        params.update(extra)
     img, extra = nuisances(img, rng, rg)
     params.update(extra)
     if rng.uniform() < rg.p_jpeg:

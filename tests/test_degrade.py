@@ -80,6 +80,29 @@ def test_partial_blur_keeps_a_sharp_region(photo: np.ndarray) -> None:
     assert (diff < 2).mean() > 0.15  # a good part of the frame is untouched
 
 
+def test_partial_blur_keeps_the_detailed_subject_sharp() -> None:
+    """The in-focus region is drawn towards the subject (detail), not onto featureless background.
+
+    The subject sits in a corner that a uniformly placed sharp ellipse would rarely cover.
+    """
+    rng = np.random.default_rng(1)
+    img = np.full((240, 320, 3), 120, np.uint8)
+    img[150:210, 220:290] = rng.integers(0, 256, (60, 70, 3), dtype=np.uint8)
+    subject = (slice(160, 200), slice(230, 280))
+    kept = [np.abs(degrade.partial_blur(img, np.random.default_rng(seed), 0.2, 8.0)[subject].astype(int)
+                   - img[subject]).mean() < 5 for seed in range(20)]
+    assert np.mean(kept) >= 0.5
+
+
+def test_blurry_variants_may_carry_in_camera_sharpening(photo: np.ndarray) -> None:
+    always = RANGES.__class__(p_blurry_sharpened=1.0, p_noise=0.0, p_exposure=0.0, p_resample=0.0)
+    img, label, params = make_variant(photo, "gaussian", np.random.default_rng(0), always)
+    assert label == "blurry" and "camera_amount" in params
+    assert laplacian_variance(img) < laplacian_variance(photo)  # sharpened blur is still blurrier than the source
+    _, _, plain = make_variant(photo, "gaussian", np.random.default_rng(0), RANGES.__class__(p_blurry_sharpened=0.0))
+    assert "camera_amount" not in plain
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_nuisances_keep_each_label_on_its_side(photo: np.ndarray, seed: int) -> None:
     """The same nuisance draw (exposure, noise, resampling, JPEG) keeps blurry < original < sharp."""

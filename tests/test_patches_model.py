@@ -24,10 +24,38 @@ def test_textured_cells_win_over_flat_sky() -> None:
 
 def test_small_images_keep_at_most_a_fraction_of_the_grid() -> None:
     img = _textured_left_flat_right(128, 192)  # 2 x 3 grid
-    assert len(select_patches(img, PatchPolicy(64, 24, 0.5)).patches) == 3
-    assert len(select_patches(img, PatchPolicy(64, 24, 1.0)).patches) == 6
+    assert len(select_patches(img, PatchPolicy(64, 24, 0.5, half_step_below=0)).patches) == 3
+    assert len(select_patches(img, PatchPolicy(64, 24, 1.0, half_step_below=0)).patches) == 6
+    # half-step grid: 3 x 5 overlapping cells, half of them kept
+    assert len(select_patches(img, PatchPolicy(64, 24, 0.5)).patches) == 8
     tiny = select_patches(np.zeros((20, 30, 3), np.uint8), PatchPolicy(64, 24, 0.5))
     assert tiny.patches.shape == (1, 64, 64, 3)  # padded to one full patch
+
+
+def test_only_small_images_use_the_overlapping_grid() -> None:
+    policy = PatchPolicy(64, 24, 0.5)
+    assert policy.stride((320, 480)) == 32  # 5 x 7 cells: half the grid cannot fill 24 patches
+    assert policy.stride((480, 640)) == 64  # 7 x 10 cells
+    assert PatchPolicy(64, 8, 0.5).stride((320, 480)) == 32  # the grid does not depend on the count
+    assert PatchPolicy(64, 24, 0.5, half_step_below=0).stride((320, 480)) == 64
+
+
+def test_fewer_patches_are_the_most_textured_prefix() -> None:
+    rng = np.random.default_rng(3)
+    img = (rng.random((321, 481, 3)) * np.linspace(0, 255, 481)[None, :, None]).astype(np.uint8)
+    many, few = select_patches(img, PatchPolicy(64, 24)), select_patches(img, PatchPolicy(64, 8))
+    assert np.array_equal(many.corners[:8], few.corners)
+
+
+def test_overlapping_cells_find_a_small_subject_between_grid_cells() -> None:
+    # a 64 px textured square centred on a plain-grid corner: every plain cell sees only a quarter of it
+    rng = np.random.default_rng(0)
+    img = np.full((256, 256, 3), 128, np.uint8)
+    img[96:160, 96:160] = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    best = select_patches(img, PatchPolicy(64, 24, 0.5))
+    assert tuple(best.corners[0]) == (96, 96)
+    plain = select_patches(img, PatchPolicy(64, 24, 0.5, half_step_below=0))
+    assert best.texture[0] > 3 * plain.texture[0]
 
 
 def test_patch_pixels_match_their_corners() -> None:

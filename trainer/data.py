@@ -101,7 +101,8 @@ def load_split_patches(root: str | Path, split: str, policy: PatchPolicy, max_si
     items = list_items(root, split)
     if patch_level:
         items = [it for it in items if it.variant not in IMAGE_LEVEL_ONLY_VARIANTS]
-    key = f"{manifest_hash(root)[:12]}_{split}_{policy.size}x{policy.count}_{max_side}_{int(patch_level)}"
+    key = (f"{manifest_hash(root)[:12]}_{split}_{policy.size}x{policy.count}_h{policy.half_step_below}"
+           f"_{policy.max_fraction:g}_{max_side}_{int(patch_level)}")
     cache_file = Path(root) / f".patches_{key}.npz"
     if cache and cache_file.is_file() and (Path(root) / "manifest.csv").is_file():
         z = np.load(cache_file)
