@@ -32,7 +32,8 @@ class PatchPolicy:
     def stride(self, shape: tuple[int, ...]) -> int:
         """Grid step in pixels for an image of ``shape``: ``size``, or ``size // 2`` for small images."""
         plain = (shape[0] // self.size) * (shape[1] // self.size)
-        return self.size // 2 if plain < self.half_step_below else self.size
+        half_steps = plain < self.half_step_below and self.size % 2 == 0  # a half step must tile the cell
+        return self.size // 2 if half_steps else self.size
 
     def cells_to_keep(self, n_cells: int) -> int:
         """How many of ``n_cells`` grid cells are analysed (at least one)."""

@@ -37,6 +37,9 @@ def test_only_small_images_use_the_overlapping_grid() -> None:
     assert policy.stride((320, 480)) == 32  # 5 x 7 cells: half the grid cannot fill 24 patches
     assert policy.stride((480, 640)) == 64  # 7 x 10 cells
     assert PatchPolicy(64, 8, 0.5).stride((320, 480)) == 32  # the grid does not depend on the count
+    assert PatchPolicy(63, 24, 0.5).stride((320, 480)) == 63  # odd cells cannot be tiled by half steps
+    odd = select_patches(np.random.default_rng(0).integers(0, 255, (127, 190, 3), dtype=np.uint8), PatchPolicy(63))
+    assert odd.patches.shape[1:] == (63, 63, 3)
     assert PatchPolicy(64, 24, 0.5, half_step_below=0).stride((320, 480)) == 64
 
 
