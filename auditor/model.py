@@ -161,13 +161,17 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def blur_margin(logits: np.ndarray) -> np.ndarray:
+    """Blurry-vs-rest margin over the last axis: the blurry score minus the best other one."""
+    return logits[..., 0] - logits[..., 1:].max(axis=-1)
+
+
 def sharpest_patches(patch_logits: np.ndarray, keep_fraction: float) -> np.ndarray:
-    """The ``keep_fraction`` of patches that look least blurry (lowest blurry-vs-rest logit margin)."""
+    """The ``keep_fraction`` of patches that look least blurry (lowest :func:`blur_margin`)."""
     k = max(1, math.ceil(len(patch_logits) * keep_fraction))
     if k >= len(patch_logits):
         return patch_logits
-    margin = patch_logits[:, 0] - patch_logits[:, 1:].max(axis=1)
-    return patch_logits[np.argsort(margin, kind="stable")[:k]]
+    return patch_logits[np.argsort(blur_margin(patch_logits), kind="stable")[:k]]
 
 
 def aggregate(patch_logits: np.ndarray, bias: tuple[float, ...] | np.ndarray, keep_fraction: float = 1.0) -> np.ndarray:

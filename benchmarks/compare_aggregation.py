@@ -45,9 +45,8 @@ def patch_logits(items: list[ImageItem], clf: PatchClassifier, policy, max_side:
 
 def scored(rows: PatchLogits, count: int, keep: float) -> ScoredImages:
     """Bias-free image scores for the rule 'mean of the ``keep`` sharpest of the ``count`` most textured'."""
-    means = np.array([sharpest_patches(lg[:count], keep).mean(axis=0) for _, lg, _ in rows])
-    return ScoredImages(tuple(it for it, _, _ in rows), softmax(means), np.log(softmax(means)),
-                        np.array([s for _, _, s in rows]), 0)
+    probs = softmax(np.array([sharpest_patches(lg[:count], keep).mean(axis=0) for _, lg, _ in rows]))
+    return ScoredImages(tuple(it for it, _, _ in rows), probs, np.log(probs), np.array([s for _, _, s in rows]), 0)
 
 
 def main() -> None:

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from auditor.labels import LABELS
-from auditor.model import (PatchClassifier, aggregate, default_model_path, load_model_info, metadata_path,
-                           sharpest_patches)
+from auditor.model import (PatchClassifier, aggregate, blur_margin, default_model_path, load_model_info,
+                           metadata_path, sharpest_patches)
 from auditor.patches import select_patches
 from dataset import degrade
 
@@ -41,7 +41,7 @@ def _scores(pixels: np.ndarray) -> tuple[np.ndarray, float]:
     info = load_model_info()
     logits = PatchClassifier(info.path).logits(select_patches(pixels, info.policy).patches)
     z = sharpest_patches(logits, info.keep_fraction).mean(axis=0) + np.asarray(info.bias)
-    return aggregate(logits, info.bias, info.keep_fraction), float(z[0] - z[1:].max())
+    return aggregate(logits, info.bias, info.keep_fraction), float(blur_margin(z))
 
 
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea"])

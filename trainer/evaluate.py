@@ -13,6 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from auditor.labels import LABELS
+from auditor.model import blur_margin, load_model_info
 from trainer import metrics
 from trainer.data import ImageItem, list_items
 
@@ -35,7 +36,6 @@ class ScoredImages:
 def score_items(items: list[ImageItem], model_path: str | Path | None = None, workers: int = 0,
                 progress: Callable[[int], None] | None = None) -> ScoredImages:
     """Run the auditor (LiteRT, int8) on each item; unreadable images are dropped and counted."""
-    from auditor.model import load_model_info
     from auditor.pipeline import AuditConfig, audit
 
     info = load_model_info(model_path)
@@ -83,7 +83,7 @@ def summarize(scored: ScoredImages, bias: Any = None) -> dict[str, Any]:
         "per_class": metrics.per_class(m), "macro_f1": metrics.macro_f1(m),
         "accuracy": float((truth == pred).mean()) if len(truth) else 0.0,
         "blurry_balanced_accuracy": metrics.balanced_accuracy(is_blurry, said_blurry),
-        "blurry_auc": metrics.roc_auc(is_blurry, scored.log_odds[:, 0] - scored.log_odds[:, 1:].max(axis=1)),
+        "blurry_auc": metrics.roc_auc(is_blurry, blur_margin(scored.log_odds)),
     }
     for name, mask in (("original_called_blurry", variants == "original"),
                        ("partial_called_blurry", variants == "partial")):
