@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from make_photos import DEFAULT_COUNT, DEFAULT_SOURCE, ensure_photos  # noqa: E402
 
-from auditor.imaging import IMAGE_EXTENSIONS, open_image  # noqa: E402
+from auditor.imaging import open_image  # noqa: E402
+from auditor.walk import iter_image_files  # noqa: E402
 
 MAX_SIDE = 1024
 TARGET_VS_DECODE = 0.8
@@ -51,10 +52,8 @@ def decode_one(path: str) -> tuple[int, ...]:
 
 
 def image_files(folder: Path) -> list[str]:
-    """Image files under ``folder`` (recursive, hidden names skipped), sorted."""
-    files = [str(p) for p in folder.rglob("*")
-             if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")]
-    return sorted(files)
+    """The files ``iqa audit`` would audit under ``folder``, so every contender gets the same list."""
+    return [os.path.join(root, rel) for root, rel in iter_image_files([str(folder)])]
 
 
 def decode_floor(files: list[str], workers: int, method: str) -> Contender:

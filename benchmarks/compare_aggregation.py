@@ -20,10 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditor.imaging import ImageLoadError, open_image  # noqa: E402
-from auditor.model import PatchClassifier, load_model_info, sharpest_patches, softmax  # noqa: E402
-from auditor.patches import select_patches  # noqa: E402
-from auditor.sharpness import laplacian_variance  # noqa: E402
+from auditor.model import load_model_info, sharpest_patches, softmax  # noqa: E402
+from auditor.workers import Task, analyse_file  # noqa: E402
 from trainer.calibrate import fit_bias  # noqa: E402
 from trainer.data import ImageItem, list_items  # noqa: E402
 from trainer.evaluate import ScoredImages, summarize  # noqa: E402
@@ -31,15 +29,13 @@ from trainer.evaluate import ScoredImages, summarize  # noqa: E402
 PatchLogits = list[tuple[ImageItem, np.ndarray, float]]
 
 
-def patch_logits(items: list[ImageItem], clf: PatchClassifier, policy, max_side: int) -> PatchLogits:
-    """Per image: the logits of its patches in decreasing-texture order, and its sharpness."""
+def patch_logits(items: list[ImageItem], model: str, policy, max_side: int) -> PatchLogits:
+    """Per image, analysed exactly as the auditor does: patch logits in decreasing-texture order, sharpness."""
     out = []
     for it in items:
-        try:
-            pixels = open_image(it.path, max_side).pixels
-        except ImageLoadError:
-            continue
-        out.append((it, clf.logits(select_patches(pixels, policy).patches), laplacian_variance(pixels)))
+        found = analyse_file(Task("", str(it.path), max_side, policy, model))
+        if found.error is None:
+            out.append((it, found.logits, found.sharpness))
     return out
 
 
@@ -60,10 +56,10 @@ def main() -> None:
     args = ap.parse_args()
     info = load_model_info(args.model)
     policy = replace(info.policy, count=args.max_count)
-    clf = PatchClassifier(str(info.path))
-    val = patch_logits(list_items(args.dataset, "val"), clf, policy, info.max_side)
-    test = patch_logits(list_items(args.dataset, "test"), clf, policy, info.max_side)
-    real = patch_logits([it for c in args.calibration for it in list_items(c)], clf, policy, info.max_side)
+    model = str(info.path)
+    val = patch_logits(list_items(args.dataset, "val"), model, policy, info.max_side)
+    test = patch_logits(list_items(args.dataset, "test"), model, policy, info.max_side)
+    real = patch_logits([it for c in args.calibration for it in list_items(c)], model, policy, info.max_side)
     print(f"{len(val)} val, {len(test)} test, {len(real)} calibration images; model {Path(args.model).name}")
     print("count keep | fit objective | test: blurry BA  macro-F1  sharp recall  originals->blurry  partial->blurry"
           " | calibration BA | bias")

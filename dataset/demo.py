@@ -101,9 +101,10 @@ def build_demo_folder(directory: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for src in sources:
         shutil.copyfile(src, out / src.name)
+    copies = degradations()
     for src in sources[:DEGRADED_SOURCES]:
         pixels = _load_rgb(src)
-        for name, degrade_fn in degradations().items():
+        for name, degrade_fn in copies.items():
             _save_jpeg(degrade_fn(pixels), out / f"{src.stem}_{name}.jpg")
     data = sources[0].read_bytes()
     (out / BROKEN_NAME).write_bytes(data[: max(1, len(data) // 3)])  # a transfer cut short
