@@ -6,14 +6,13 @@ jinja2 or TensorFlow, so the hook starts in a fraction of a second.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.labels import BLURRY, LABELS
 from auditor.pipeline import AuditConfig, LogitsModel, audit
 from auditor.results import AuditResult
-from auditor.walk import iter_image_files
 
 # Below this many files the pool's start-up costs more than it saves.
 IN_PROCESS_MAX_FILES = 16
@@ -68,8 +67,7 @@ class CheckReport:
     * 0 when no file was flagged and none was unreadable (or unreadable files are allowed),
     * 1 when a file was flagged, or was unreadable without ``allow_unreadable``.
 
-    Usage and model errors never reach a report: the CLI exits with 2 for those
-    (:data:`USAGE_ERROR`).
+    Usage and model errors never reach a report: the CLI exits with 2 for those.
     """
 
     allow_unreadable: bool = False
@@ -78,7 +76,7 @@ class CheckReport:
     unreadable: int = 0
     findings: list[Finding] = field(default_factory=list)
 
-    def add(self, result: AuditResult, finding: Finding | None) -> None:
+    def add(self, finding: Finding | None) -> None:
         """Count one checked file and its finding, if any."""
         self.checked += 1
         if finding is None:
@@ -101,9 +99,6 @@ class CheckReport:
         if self.unreadable:
             parts.append(f"{self.unreadable} unreadable" + (" (allowed)" if self.allow_unreadable else ""))
         return ", ".join(parts)
-
-
-USAGE_ERROR = 2
 
 
 def judge(result: AuditResult, config: CheckConfig) -> Finding | None:
@@ -144,22 +139,13 @@ def run_check(paths: Sequence[str | os.PathLike[str]], config: CheckConfig = Che
     FileNotFoundError
         A path does not exist.
     """
-    files = _count_up_to(paths, config.include_hidden, IN_PROCESS_MAX_FILES + 1)
-    workers = 1 if files <= IN_PROCESS_MAX_FILES else 0
-    audit_config = AuditConfig(model_path=config.model_path, workers=workers, include_hidden=config.include_hidden)
+    audit_config = AuditConfig(model_path=config.model_path, include_hidden=config.include_hidden,
+                               in_process_up_to=IN_PROCESS_MAX_FILES)
     report = CheckReport(allow_unreadable=config.allow_unreadable)
     for result in audit(paths, audit_config, classifier=classifier):
         finding = judge(result, config)
-        report.add(result, finding)
+        report.add(finding)
         if finding is not None and on_finding is not None:
             on_finding(finding)
     return report
 
-
-def _count_up_to(paths: Iterable[str | os.PathLike[str]], include_hidden: bool, limit: int) -> int:
-    count = 0
-    for _ in iter_image_files(paths, include_hidden):
-        count += 1
-        if count >= limit:
-            break
-    return count

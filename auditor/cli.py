@@ -136,7 +136,7 @@ def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, res
     summary = _summary(csv_path, roots, info, elapsed, writer.written)
     html_path = _write_report(csv_path, out_dir / REPORT_NAME, summary, info) if report else None
     if not quiet:
-        _print_summary(summary, writer.written, elapsed, csv_path, html_path)
+        _print_summary(summary, csv_path, html_path)
 
 
 def _progress(roots: tuple[str, ...], config: AuditConfig, done: set[tuple[str, str]], quiet: bool) -> tqdm:
@@ -186,12 +186,11 @@ def _write_report(csv_path: Path, html_path: Path, summary: AuditSummary, info: 
         return write_minimal_report(rows(), html_path, summary, info)
 
 
-def _print_summary(summary: AuditSummary, new_files: int, elapsed: float, csv_path: Path,
-                   html_path: Path | None) -> None:
+def _print_summary(summary: AuditSummary, csv_path: Path, html_path: Path | None) -> None:
     from auditor.walk import printable
 
-    rate = new_files / elapsed if elapsed > 0 else 0.0
-    _echo(f"\naudited {new_files} files in {elapsed:.1f} s ({rate:.1f} files/s); {summary.files} in the CSV")
+    _echo(f"\naudited {summary.audited} files in {summary.seconds:.1f} s ({summary.files_per_second:.1f} files/s);"
+          f" {summary.files} in the CSV")
     for label, count in summary.counts.items():
         _echo(f"  {label:<11}{count:>8}")
     _echo(f"  {'unreadable':<11}{summary.errors:>8}")

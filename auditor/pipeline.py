@@ -8,6 +8,7 @@ accumulated: at most a fixed window of files is in flight.
 """
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import numpy as np
 
 from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
 from auditor.results import ERROR, OK, AuditResult, encode_patches
-from auditor.walk import iter_image_files
+from auditor.walk import iter_image_files, require_roots
 from auditor.workers import Analysis, Task, WorkerStartError, _analyse_in_pool, analyse_file
 
 __all__ = ["AuditConfig", "audit", "audit_dataframe", "Analysis", "Task", "WorkerStartError", "analyse_file",
@@ -48,6 +49,8 @@ class AuditConfig:
     include_hidden : also audit names starting with ``.``.
     file_timeout : seconds a worker may spend on one file before the file is reported as
         an error and the pool restarted (guards against a decoder that hangs or crashes).
+    in_process_up_to : when the run has at most this many files, decode in-process: a pool's
+        start-up would cost more than it saves (0: decide by ``workers`` alone).
     """
 
     model_path: str | Path | None = None
@@ -55,6 +58,7 @@ class AuditConfig:
     max_side: int | None = None
     include_hidden: bool = False
     file_timeout: float = 300.0
+    in_process_up_to: int = 0
 
 
 def available_cores() -> int:
@@ -96,9 +100,7 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
         A root does not exist (raised here).
     """
     roots = [os.fspath(r) for r in roots]
-    for root in roots:
-        if not os.path.exists(root):
-            raise FileNotFoundError(f"no such file or directory: {root}")
+    require_roots(roots)  # fail now: the walk itself only runs once the results are iterated
     info = load_model_info(config.model_path)
     model = classifier if classifier is not None else _load_classifier(info)
     return _audit_stream(roots, config, frozenset(skip), info, model, injected=classifier is not None)
@@ -121,12 +123,16 @@ def _audit_stream(roots: Sequence[str], config: AuditConfig, skip: frozenset[tup
                   info: ModelInfo, model: LogitsModel, injected: bool) -> Iterator[AuditResult]:
     max_side = config.max_side or info.max_side
     workers = resolve_workers(config.workers)
+    files = (key for key in iter_image_files(roots, config.include_hidden) if key not in skip)
+    if config.in_process_up_to:  # peek at the walk instead of walking twice
+        head = list(itertools.islice(files, config.in_process_up_to + 1))
+        workers = 1 if len(head) <= config.in_process_up_to else workers
+        files = itertools.chain(head, files)
     # With a pool, each worker runs its own interpreter: the model's cost is spread over the
     # cores and only logits travel back. In-process (or with an injected model) the parent
     # classifies a few images per invoke.
     worker_model = str(info.path) if workers > 1 and not injected else None
-    tasks = (Task(root, path, max_side, info.policy, worker_model)
-             for root, path in iter_image_files(roots, config.include_hidden) if (root, path) not in skip)
+    tasks = (Task(root, path, max_side, info.policy, worker_model) for root, path in files)
     analyses = (map(analyse_file, tasks) if workers == 1
                 else _analyse_in_pool(tasks, workers, config.file_timeout))
     try:

@@ -7,9 +7,7 @@ metacharacters or bytes that are not valid UTF-8 (kept as surrogate escapes, so
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 from auditor.imaging import IMAGE_EXTENSIONS
 
@@ -147,26 +145,31 @@ def iter_image_files(roots: Iterable[str | os.PathLike[str]],
     listed twice when it is both a root and inside a walked root.
     """
     roots = [os.path.abspath(os.fspath(r)) for r in roots]
-    for root in roots:
-        if not os.path.exists(root):
-            raise FileNotFoundError(f"no such file or directory: {root}")
-    explicit_files = [r for r in roots if not os.path.isdir(r)]
-    explicit: set[tuple[int, int]] = {fid for r in explicit_files if (fid := _file_id(r))}
+    require_roots(roots)
+    file_ids = {r: _file_id(r) for r in roots if not os.path.isdir(r)}  # file roots, by identity
+    explicit: set[tuple[int, int]] = {fid for fid in file_ids.values() if fid}
     visited: set[str] = set()
     listed_files: set[tuple[int, int]] = set()
     for root in roots:
-        if os.path.isdir(root):
+        if root not in file_ids:
             real = _real_dir(root)
             if real not in visited:
                 visited.add(real)
                 yield from _walk_dir(root, "", include_hidden, visited, explicit)
             continue
-        fid = _file_id(root)
+        fid = file_ids[root]
         if fid is not None and fid in listed_files:
             continue
         if fid is not None:
             listed_files.add(fid)
         yield os.path.dirname(root), os.path.basename(root)
+
+
+def require_roots(roots: Iterable[str]) -> None:
+    """Raise FileNotFoundError for the first root that does not exist."""
+    for root in roots:
+        if not os.path.exists(root):
+            raise FileNotFoundError(f"no such file or directory: {root}")
 
 
 def walk_order_key(roots: Iterable[str | os.PathLike[str]]) -> Callable[[str, str], tuple[int, str, tuple[str, ...]]]:
@@ -212,11 +215,3 @@ def printable(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
-
-
-def is_regular_file(path: str | Path) -> bool:
-    """True for an existing regular file (symlinks followed)."""
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False

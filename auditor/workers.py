@@ -7,6 +7,7 @@ decoder (the file becomes an error row) and never lets Ctrl-C reach the workers.
 from __future__ import annotations
 
 import os
+import stat
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,6 @@ import numpy as np
 from auditor.imaging import ImageLoadError, open_image
 from auditor.patches import PatchPolicy, select_patches
 from auditor.sharpness import laplacian_variance
-from auditor.walk import is_regular_file
 
 FILES_IN_FLIGHT_PER_WORKER = 4
 
@@ -67,9 +67,9 @@ def init_worker() -> None:
     cv2.setNumThreads(1)
 
 
-def _file_size(path: str) -> int | None:
+def _stat(path: str) -> os.stat_result | None:
     try:
-        return os.stat(path).st_size
+        return os.stat(path)
     except OSError:
         return None
 
@@ -87,10 +87,11 @@ def _describe(exc: BaseException) -> str:
 def analyse_file(task: Task) -> Analysis:
     """Decode one file and extract everything the parent needs; never raises for a bad file."""
     full = os.path.join(task.root, task.path)
-    size = _file_size(full)
+    found = _stat(full)  # one stat gives the size and the file type
+    size = found.st_size if found else None
     try:
-        if not is_regular_file(full):
-            raise ImageLoadError("not a regular file" if os.path.exists(full) else "file not found")
+        if found is None or not stat.S_ISREG(found.st_mode):
+            raise ImageLoadError("file not found" if found is None else "not a regular file")
         img = open_image(full, task.max_side)
         chosen = select_patches(img.pixels, task.policy)
         sharpness = laplacian_variance(img.pixels)

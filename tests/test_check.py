@@ -48,12 +48,11 @@ def test_config_rejects_unknown_labels() -> None:
 def test_report_return_code() -> None:
     report = CheckReport()
     assert report.return_code == 0
-    report.add(AuditResult(path="x", status="error", root="/"), judge(AuditResult(path="x", status="error"),
-                                                                       CheckConfig()))
+    report.add(judge(AuditResult(path="x", status="error"), CheckConfig()))
     assert (report.checked, report.unreadable, report.return_code) == (1, 1, 1)
     report.allow_unreadable = True
     assert report.return_code == 0
-    report.add(_result("blurry", (0.9, 0.05, 0.05)), judge(_result("blurry", (0.9, 0.05, 0.05)), CheckConfig()))
+    report.add(judge(_result("blurry", (0.9, 0.05, 0.05)), CheckConfig()))
     assert (report.flagged, report.return_code) == (1, 1)
 
 
