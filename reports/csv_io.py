@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from pathlib import Path
@@ -25,6 +24,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from auditor.results import CSV_COLUMNS, AuditResult
+from reports.atomic import atomic_output
 
 try:
     import fcntl
@@ -282,19 +282,10 @@ def rewrite_sorted(path: str | Path, key: Callable[[str, str], Any]) -> int:
     for row in iter_rows(path):
         rows[(restore(row["root"]), restore(row["path"]))] = row
     ordered = sorted(rows.items(), key=lambda item: key(*item[0]))
-    fd, tmp = tempfile.mkstemp(prefix=".audit-", suffix=".csv.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding=ENCODING, errors=ERRORS, newline="") as fh:
-            writer = csv.writer(fh, lineterminator=LINE_END)
-            writer.writerow(CSV_COLUMNS)
-            writer.writerows([row.get(c, "") for c in CSV_COLUMNS] for _, row in ordered)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path, fsync=True, encoding=ENCODING, errors=ERRORS, newline="") as fh:
+        writer = csv.writer(fh, lineterminator=LINE_END)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows([row.get(c, "") for c in CSV_COLUMNS] for _, row in ordered)
     return len(ordered)
 
 

@@ -28,7 +28,6 @@ import datetime as dt
 import functools
 import heapq
 import math
-import os
 import re
 from array import array
 from collections import Counter
@@ -43,6 +42,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from auditor.labels import BLURRY, LABELS, SHARP
 from auditor.results import AuditResult, AuditSummary
 from reports import plots
+from reports.atomic import atomic_output
 from reports.thumbnails import SMALL_SIDE, THUMB_SIDE, legend_gradient, make_thumb, png_data_uri
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
@@ -278,12 +278,8 @@ def write_text_atomic(out_path: str | Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``out_path`` via a temporary file and rename; returns the path."""
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(_utf8(text))
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_output(out, mode="wb") as fh:
+        fh.write(_utf8(text))
     return out
 
 

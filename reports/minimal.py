@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import html
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from auditor.results import AuditResult, AuditSummary
+from reports.atomic import atomic_output
 
 _STYLE = ("body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
           "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}")
@@ -50,16 +50,9 @@ def write_minimal_report(results: Iterable[AuditResult], out_path: str | Path, s
             f"<p>{summary.files} files, {summary.errors} unreadable. {counts}. Model: {_esc(model)}.</p>"
             "<table><thead><tr><th>file</th><th>status</th><th>label</th><th>confidence</th>"
             "<th>error</th></tr></thead><tbody>\n")
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html.tmp", dir=out_path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(head)
-            for r in results:
-                fh.write(_row(r) + "\n")
-            fh.write("</tbody></table></body></html>\n")
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(out_path, encoding="utf-8") as fh:
+        fh.write(head)
+        for r in results:
+            fh.write(_row(r) + "\n")
+        fh.write("</tbody></table></body></html>\n")
     return out_path
