@@ -108,9 +108,9 @@ class _Digest:
     counts: Counter = field(default_factory=Counter)
     p_blurry: dict[str, array] = field(default_factory=lambda: {k: array("d") for k in LABELS})
     sharpness: dict[str, array] = field(default_factory=lambda: {k: array("d") for k in LABELS})
-    confident: dict[str, _TopK] = field(default_factory=dict)
-    borderline: dict[str, _TopK] = field(default_factory=dict)
-    flagged: dict[str, _TopK] = field(default_factory=dict)
+    confident: dict[str, _TopK] = field(init=False)  # sized from the caps in __post_init__
+    borderline: dict[str, _TopK] = field(init=False)
+    flagged: dict[str, _TopK] = field(init=False)
     flagged_total: Counter = field(default_factory=Counter)
     errors: list[AuditResult] = field(default_factory=list)
     error_total: int = 0
@@ -130,8 +130,9 @@ class _Digest:
             self.unknown_label += 1
         else:
             self.counts[r.label] += 1
+            p_label = _finite(getattr(r, f"p_{r.label}"))
             conf = _finite(r.confidence)
-            conf = conf if conf is not None else _finite(getattr(r, f"p_{r.label}")) or 0.0
+            conf = conf if conf is not None else p_label or 0.0
             for target, value in ((self.p_blurry, r.p_blurry), (self.sharpness, r.sharpness)):
                 if (v := _finite(value)) is not None:
                     target[r.label].append(v)
@@ -139,7 +140,7 @@ class _Digest:
             self.borderline[r.label].push(-conf, r)
             if r.label in self.flagged:
                 self.flagged_total[r.label] += 1
-                self.flagged[r.label].push(_finite(getattr(r, f"p_{r.label}")) or conf, r)
+                self.flagged[r.label].push(p_label or conf, r)
 
     def _add_error(self, r: AuditResult) -> None:
         self.error_total += 1

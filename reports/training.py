@@ -114,7 +114,8 @@ def write_training_report(out_dir: str | Path, *, history: Mapping[str, Sequence
     figures = []
     if history and any(len(v) for v in history.values()):
         figures.append(("Learning curves", _write_png(out, "curves.png", plots.training_curves_png(history))))
-    if confusion is not None and np.asarray(confusion).size:
+    has_confusion = confusion is not None and np.asarray(confusion).size > 0
+    if has_confusion:
         png = plots.confusion_matrix_png(confusion, labels)
         figures.append(("Confusion matrix", _write_png(out, "confusion.png", png)))
     if misclassified:
@@ -123,7 +124,7 @@ def write_training_report(out_dir: str | Path, *, history: Mapping[str, Sequence
     context = {
         "title": title, "labels": LABELS, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "metrics": _metric_rows(metrics, confusion), "figures": figures,
-        "per_class": per_class_rows(confusion, labels) if confusion is not None and np.asarray(confusion).size else [],
+        "per_class": per_class_rows(confusion, labels) if has_confusion else [],
         "misclassified_total": len(misclassified or ()), "cap": MISCLASSIFIED_CAP,
     }
     html = template_environment().get_template("training_report.html.j2").render(**context)
