@@ -34,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import interleaved_rounds  # noqa: E402
 from make_photos import DEFAULT_COUNT, DEFAULT_SOURCE, ensure_photos  # noqa: E402
 
 from auditor.imaging import open_image  # noqa: E402
@@ -100,20 +101,17 @@ def timed(fn: Contender) -> tuple[float, int]:
 
 def run_rounds(contenders: dict[str, Contender], rounds: int, expected: int) -> dict[str, list[float]]:
     """Images/s of every contender per round; the starting contender rotates each round."""
-    names = list(contenders)
-    rates: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(-1, rounds):  # round -1: warm-up, not recorded
-        k = max(r, 0) % len(names)
-        for name in names[k:] + names[:k]:
-            seconds, n = timed(contenders[name])
-            if n != expected:
-                raise RuntimeError(f"{name} processed {n} files, expected {expected}")
-            if r >= 0:
-                rates[name].append(n / seconds)
-        if r >= 0:
-            cells = "  ".join(f"{name} {rates[name][-1]:6.1f}" for name in names)
-            print(f"round {r + 1}: {cells}  (images/s; load {os.getloadavg()[0]:.1f})", flush=True)
-    return rates
+    def rate(name: str) -> float:
+        seconds, n = timed(contenders[name])
+        if n != expected:
+            raise RuntimeError(f"{name} processed {n} files, expected {expected}")
+        return n / seconds
+
+    def line(rates: dict[str, float]) -> str:
+        cells = "  ".join(f"{name} {value:6.1f}" for name, value in rates.items())
+        return f"{cells}  (images/s; load {os.getloadavg()[0]:.1f})"
+
+    return interleaved_rounds(list(contenders), rounds, rate, line)
 
 
 def verdict(value: float, target: float) -> str:

@@ -16,7 +16,6 @@ Without --photo, one 3072x2304 JPEG is generated once under /tmp/iqa-bench.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import interleaved_rounds, iqa_command  # noqa: E402
 from make_photos import DEFAULT_SOURCE, ensure_photos  # noqa: E402
 
 TARGET_SECONDS = 1.0
@@ -32,8 +32,7 @@ TARGET_RATIO = 5.0
 
 
 def commands(photo: Path) -> dict[str, list[str]]:
-    exe = shutil.which("iqa")
-    iqa = [exe] if exe else [sys.executable, "-m", "auditor.cli"]
+    iqa = iqa_command()
     return {
         "iqa check": iqa + ["check", str(photo)],
         "import tensorflow": [sys.executable, "-c", "import tensorflow"],
@@ -53,18 +52,10 @@ def timed_run(name: str, cmd: list[str]) -> float:
 
 
 def run_rounds(cmds: dict[str, list[str]], rounds: int) -> dict[str, list[float]]:
-    names = list(cmds)
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(-1, rounds):  # round -1: warm-up, not recorded
-        k = max(r, 0) % len(names)
-        for name in names[k:] + names[:k]:
-            seconds = timed_run(name, cmds[name])
-            if r >= 0:
-                times[name].append(seconds)
-        if r >= 0:
-            cells = "  ".join(f"{name} {times[name][-1]:6.3f}" for name in names)
-            print(f"round {r + 1}: {cells}  (s)", flush=True)
-    return times
+    def line(times: dict[str, float]) -> str:
+        return "  ".join(f"{name} {seconds:6.3f}" for name, seconds in times.items()) + "  (s)"
+
+    return interleaved_rounds(list(cmds), rounds, lambda name: timed_run(name, cmds[name]), line)
 
 
 def report(times: dict[str, list[float]]) -> None:

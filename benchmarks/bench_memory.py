@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import iqa_command  # noqa: E402
 from make_photos import DEFAULT_ROOT, DEFAULT_SOURCE, ensure_photos  # noqa: E402
 
 FILES_PER_DIR = 100
@@ -107,11 +108,6 @@ def sample(pid: int, peak: Peak) -> None:
     peak.parent_rss = max(peak.parent_rss, rss[0])
     peak.processes = max(peak.processes, len(pids))
     peak.samples += 1
-
-
-def iqa_command() -> list[str]:
-    exe = shutil.which("iqa")
-    return [exe] if exe else [sys.executable, "-m", "auditor.cli"]
 
 
 def run_audit(tree: Path, out: Path, workers: int, report: bool) -> tuple[Peak, float]:
