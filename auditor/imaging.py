@@ -5,8 +5,11 @@ exactly the same decode, orientation, colour normalisation and scaling code.
 """
 from __future__ import annotations
 
+import io
 import math
+import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +24,15 @@ try:  # HEIC/HEIF support is optional at import time but installed by default.
 except Exception:  # pragma: no cover - depends on the platform wheel
     pillow_heif = None
 
+try:  # libjpeg-turbo with DCT scaling to any n/8 factor; Pillow decodes JPEGs without it
+    import simplejpeg
+except ImportError:  # pragma: no cover - installed by default
+    simplejpeg = None
+
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, not a grey half-photo
 DEFAULT_MAX_SIDE = 1024
+FAST_PATH_MAX_BYTES = 256 * 2**20  # larger JPEGs are not read into memory at once
+LINEAR_UP_TO = 2.0  # resize factors up to this use bilinear interpolation, larger ones area averaging
 # Pillow's own bomb guard warns at 89 MP and raises at 2x that; we refuse anything above this many pixels.
 MAX_PIXELS = 200_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -54,13 +64,21 @@ def analysis_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def resize_to_max_side(pixels: np.ndarray, max_side: int) -> np.ndarray:
-    """Downscale so the long side is at most ``max_side`` (area averaging; never upscales)."""
+def resize_to(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Downscale to ``size`` (w, h): bilinear up to 2x (it then averages like a box filter and costs a
+    sixth of area averaging), area averaging for larger factors so nothing aliases."""
     h, w = pixels.shape[:2]
-    tw, th = analysis_size(w, h, max_side)
-    if (tw, th) == (w, h):
+    if (w, h) == tuple(size):
         return pixels
-    return cv2.resize(pixels, (tw, th), interpolation=cv2.INTER_AREA)
+    factor = max(w / size[0], h / size[1])
+    interp = cv2.INTER_LINEAR if factor <= LINEAR_UP_TO else cv2.INTER_AREA
+    return cv2.resize(pixels, tuple(size), interpolation=interp)
+
+
+def resize_to_max_side(pixels: np.ndarray, max_side: int) -> np.ndarray:
+    """Downscale so the long side is at most ``max_side`` (never upscales); see :func:`resize_to`."""
+    h, w = pixels.shape[:2]
+    return resize_to(pixels, analysis_size(w, h, max_side))
 
 
 def rescale(pixels: np.ndarray, factor: float) -> np.ndarray:
@@ -123,8 +141,85 @@ def _draft_for(im: Image.Image, max_side: int) -> None:
         im.draft("RGB", (math.ceil(w * scale), math.ceil(h * scale)))
 
 
+# numpy equivalents of Pillow's exif_transpose, by EXIF orientation (pixels are (H, W, C))
+_ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2), 8: lambda a: np.rot90(a, 1),
+}
+
+
+def _decode_jpeg_scaled(data: bytes, size: tuple[int, int], max_side: int) -> np.ndarray | None:
+    """libjpeg-turbo DCT-domain decode at the smallest n/8 scale still >= the analysis size.
+
+    Any n/8 factor (not only Pillow's 1/2, 1/4, 1/8) leaves at most a small resize to do, and the
+    DCT scaling itself is a clean low-pass. None when the fast path cannot take the file (no
+    simplejpeg, CMYK, a recoverable libjpeg warning): the caller then decodes it with Pillow.
+    """
+    if simplejpeg is None:
+        return None
+    tw, th = analysis_size(size[0], size[1], max_side)
+    try:
+        return simplejpeg.decode_jpeg(data, colorspace="RGB", min_width=tw, min_height=th, strict=True)
+    except (ValueError, RuntimeError):
+        return None
+
+
+def _jpeg_bytes(source: str | Path) -> bytes | None:
+    """The file's bytes when it is a JPEG by content (SOI marker) of a size worth reading at once."""
+    with open(source, "rb") as fh:
+        if fh.read(3) != b"\xff\xd8\xff" or os.fstat(fh.fileno()).st_size > FAST_PATH_MAX_BYTES:
+            return None
+        fh.seek(0)
+        return fh.read()
+
+
+def _read_jpeg_fast(source: str | Path, max_side: int) -> LoadedImage | None:
+    """The JPEG fast path: Pillow reads only the header (size, mode, EXIF), libjpeg-turbo the pixels."""
+    data = _jpeg_bytes(source)
+    if data is None:
+        return None
+    with Image.open(io.BytesIO(data)) as im:
+        if im.format != "JPEG" or im.mode not in ("RGB", "L", "YCbCr"):
+            return None
+        width, height = im.size
+        if width * height > MAX_PIXELS:
+            raise ImageLoadError(f"image too large ({width}x{height} pixels)")
+        exif = _exif_summary(im)
+        orientation = im.getexif().get(0x0112, 1)
+    pixels = _decode_jpeg_scaled(data, (width, height), max_side)
+    if pixels is None:
+        return None
+    if orientation in _ORIENT:
+        pixels = np.ascontiguousarray(_ORIENT[orientation](pixels))
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return LoadedImage(resize_to(pixels, analysis_size(width, height, max_side)), width, height, "JPEG", exif)
+
+
+def _read_with_pillow(source: str | Path, max_side: int) -> LoadedImage:
+    with Image.open(source) as im:
+        fmt = im.format or "unknown"
+        width, height = im.size
+        if width * height > MAX_PIXELS:
+            raise ImageLoadError(f"image too large ({width}x{height} pixels)")
+        im.seek(0)  # first frame of animations
+        exif = _exif_summary(im)
+        orientation = im.getexif().get(0x0112, 1) if hasattr(im, "getexif") else 1
+        _draft_for(im, max_side)
+        im.load()
+        im = ImageOps.exif_transpose(im) if orientation != 1 else im
+        pixels = to_rgb8(im)
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return LoadedImage(resize_to_max_side(pixels, max_side), width, height, fmt, exif)
+
+
 def open_image(source: str | Path, max_side: int = DEFAULT_MAX_SIDE) -> LoadedImage:
     """Decode ``source`` to RGB uint8 at analysis scale, EXIF orientation applied.
+
+    JPEGs are decoded by libjpeg-turbo directly at (nearly) analysis scale; other formats, and
+    JPEGs the fast path declines, by Pillow.
 
     Parameters
     ----------
@@ -139,18 +234,8 @@ def open_image(source: str | Path, max_side: int = DEFAULT_MAX_SIDE) -> LoadedIm
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as im:
-                fmt = im.format or "unknown"
-                width, height = im.size
-                if width * height > MAX_PIXELS:
-                    raise ImageLoadError(f"image too large ({width}x{height} pixels)")
-                im.seek(0)  # first frame of animations
-                exif = _exif_summary(im)
-                orientation = im.getexif().get(0x0112, 1) if hasattr(im, "getexif") else 1
-                _draft_for(im, max_side)
-                im.load()
-                im = ImageOps.exif_transpose(im) if orientation != 1 else im
-                pixels = to_rgb8(im)
+            fast = _read_jpeg_fast(source, max_side)
+            return fast if fast is not None else _read_with_pillow(source, max_side)
     except ImageLoadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -164,6 +249,4 @@ def open_image(source: str | Path, max_side: int = DEFAULT_MAX_SIDE) -> LoadedIm
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ImageLoadError(f"cannot decode: {reason}"[:200]) from exc
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
-    return LoadedImage(resize_to_max_side(pixels, max_side), width, height, fmt, exif)
+
