@@ -27,8 +27,8 @@ SPLITS = ("train", "val", "test")
 SEED_LAYOUT_VARIANTS = {"original": "original", "sharp": "unsharp", "blurry": ("gaussian", "defocus", "shake")}
 PARAM_COLUMNS = ("source_scale", "gaussian_sigma", "defocus_radius", "blades", "shake_length", "shake_anxiety",
                  "usm_radius", "usm_amount", "boost_amount", "camera_radius", "camera_amount",
-                 "partial_fraction", "gain", "gamma", "noise", "noise_level", "resample", "resample_kind",
-                 "jpeg_quality")
+                 "partial_fraction", "night", "lights", "highlight_gain", "gain", "contrast", "noise", "noise_level",
+                 "resample", "resample_kind", "web_sharpen", "overlay", "jpeg_quality")
 MANIFEST_COLUMNS = ("file", "source", "split", "label", "variant", "seed", *PARAM_COLUMNS)
 
 
