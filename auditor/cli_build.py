@@ -105,21 +105,28 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
 @click.option("--calibration", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Labelled folder(s) of real blurry/original photos to calibrate the decision on.")
 @click.option("--name", default=None, help="Model name stored in the metadata.")
-@click.option("--patch-count", type=click.IntRange(1, 256), default=8, show_default=True,
-              help="How many of the most textured patches the auditor analyses per photo.")
+@click.option("--patch-count", type=click.IntRange(1, 256), default=None,
+              help="How many of the most textured patches the auditor analyses per photo [default: 24].")
+@click.option("--trim-fraction", type=click.FloatRange(0.0, 0.9), default=None,
+              help="Share of the sharpest-looking patches the verdict ignores [default: 0.125].")
+@click.option("--keep-fraction", type=click.FloatRange(0.05, 1.0), default=None,
+              help="The verdict averages the patches ranked trim..keep, sharpest first [default: 0.5].")
 def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name: str | None,
-                     patch_count: int) -> None:
+                     patch_count: int | None, trim_fraction: float | None, keep_fraction: float | None) -> None:
     """Convert a training run to a full-integer int8 TFLite model with calibrated metadata."""
     _require_tensorflow()
+    from trainer import export
     from trainer.evaluate import format_summary
-    from trainer.export import MAX_INT8_LOSS, quantize_run
 
-    report = quantize_run(run_dir, out, calibration, name=name, patch_count=patch_count)
+    report = export.quantize_run(run_dir, out, calibration, name=name,
+                                 patch_count=patch_count or export.AUDIT_PATCH_COUNT,
+                                 keep_fraction=export.KEEP_FRACTION if keep_fraction is None else keep_fraction,
+                                 trim_fraction=export.TRIM_FRACTION if trim_fraction is None else trim_fraction)
     click.echo(f"int8 model: {report.model_path} ({report.size_bytes / 1024:.0f} KiB), "
                f"metadata: {report.metadata_path}")
     click.echo(f"test patch accuracy: float {report.float_accuracy:.4f}, int8 {report.int8_accuracy:.4f} "
-               f"(loss {100 * report.int8_loss:.2f} points; budget {100 * MAX_INT8_LOSS:.0f})")
-    click.echo(f"calibrated bias: {', '.join(f'{b:+.2f}' for b in report.bias)}")
+               f"(loss {100 * report.int8_loss:.2f} points; budget {100 * export.MAX_INT8_LOSS:.0f})")
+    click.echo(f"calibrated bias: {', '.join(f'{b:+.2f}' for b in report.bias)}; temperature {report.temperature:.2f}")
     click.echo("\n== test split (image level)\n" + format_summary(report.test))
     if report.calibration:
         click.echo("\n== calibration photos (real blur)\n" + format_summary(report.calibration))

@@ -51,6 +51,8 @@ class ModelInfo:
     max_side: int
     bias: tuple[float, ...]
     keep_fraction: float = 1.0
+    trim_fraction: float = 0.0
+    temperature: float = 1.0
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -67,7 +69,8 @@ def load_model_info(model_path: str | Path | None = None) -> ModelInfo:
         rule = meta.get("aggregation", {})
         bias = tuple(float(b) for b in rule.get("bias", [0.0] * len(labels)))
         info = ModelInfo(path, meta.get("name", path.stem), str(meta.get("version", "0")), labels, policy,
-                         int(meta["max_side"]), bias, float(rule.get("keep_fraction", 1.0)), meta)
+                         int(meta["max_side"]), bias, float(rule.get("keep_fraction", 1.0)),
+                         float(rule.get("trim_fraction", 0.0)), float(rule.get("temperature", 1.0)), meta)
     except FileNotFoundError as exc:
         raise ModelError(f"model metadata not found: {meta_file}") from exc
     except (KeyError, TypeError, ValueError) as exc:
@@ -166,27 +169,35 @@ def blur_margin(logits: np.ndarray) -> np.ndarray:
     return logits[..., 0] - logits[..., 1:].max(axis=-1)
 
 
-def sharpest_patches(patch_logits: np.ndarray, keep_fraction: float) -> np.ndarray:
-    """The ``keep_fraction`` of patches that look least blurry (lowest :func:`blur_margin`)."""
-    k = max(1, math.ceil(len(patch_logits) * keep_fraction))
-    if k >= len(patch_logits):
+def sharpest_patches(patch_logits: np.ndarray, keep_fraction: float, trim_fraction: float = 0.0) -> np.ndarray:
+    """The patches ranked from ``trim_fraction`` to ``keep_fraction`` by :func:`blur_margin`, sharpest first.
+
+    ``trim_fraction`` > 0 drops the few sharpest-looking patches: one crisp overlay, a clipped
+    lamp's streak or a lucky edge along the shake direction cannot outvote the rest of the frame.
+    """
+    n = len(patch_logits)
+    lo = min(int(n * trim_fraction), n - 1)
+    hi = max(lo + 1, math.ceil(n * keep_fraction))
+    if lo == 0 and hi >= n:
         return patch_logits
-    return patch_logits[np.argsort(blur_margin(patch_logits), kind="stable")[:k]]
+    return patch_logits[np.argsort(blur_margin(patch_logits), kind="stable")[lo:hi]]
 
 
-def aggregate(patch_logits: np.ndarray, bias: tuple[float, ...] | np.ndarray, keep_fraction: float = 1.0) -> np.ndarray:
-    """Image-level probabilities: softmax of the mean logit of the sharpest patches plus the bias.
+def aggregate(patch_logits: np.ndarray, bias: tuple[float, ...] | np.ndarray, keep_fraction: float = 1.0,
+              trim_fraction: float = 0.0, temperature: float = 1.0) -> np.ndarray:
+    """Image-level probabilities: softmax of (the trimmed mean logit of the sharpest patches + bias) / temperature.
 
     An image is blurry only when even its sharpest-looking textured patches look blurry, so a
-    sharp subject before a blurred background (bokeh) is not blurry; averaging over a fraction
-    of the patches rather than taking the single sharpest keeps the verdict stable. The bias
+    sharp subject before a blurred background (bokeh) is not blurry; averaging over a band of
+    the patches, rather than taking the single sharpest, keeps one outlier from deciding. The bias
     shifts the decision boundaries (calibrated at image level on real and synthetic blur) so
-    that the most probable label is also the decision.
+    that the most probable label is also the decision; the temperature (fitted at image level)
+    only makes the probabilities honest, it never changes the decision.
     """
     if len(patch_logits) == 0:
         raise ValueError("no patches to aggregate")
-    kept = sharpest_patches(patch_logits, keep_fraction)
-    return softmax(kept.mean(axis=0) + np.asarray(bias, np.float32))
+    kept = sharpest_patches(patch_logits, keep_fraction, trim_fraction)
+    return softmax((kept.mean(axis=0) + np.asarray(bias, np.float32)) / temperature)
 
 
 def decide(probs: np.ndarray, labels: tuple[str, ...] = LABELS) -> tuple[str, float]:

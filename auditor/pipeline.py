@@ -179,9 +179,9 @@ def _error_result(a: Analysis) -> AuditResult:
 
 
 def _ok_result(a: Analysis, patch_logits: np.ndarray, info: ModelInfo) -> AuditResult:
-    probs = aggregate(patch_logits, info.bias, info.keep_fraction)
+    probs = aggregate(patch_logits, info.bias, info.keep_fraction, info.trim_fraction, info.temperature)
     label, confidence = decide(probs)
-    p_blurry_patch = softmax(patch_logits + np.asarray(info.bias, np.float32))[:, 0]
+    p_blurry_patch = softmax((patch_logits + np.asarray(info.bias, np.float32)) / info.temperature)[:, 0]
     return AuditResult(
         status=OK, label=label, confidence=_prob(confidence),
         p_blurry=_prob(probs[0]), p_original=_prob(probs[1]), p_sharp=_prob(probs[2]),

@@ -12,17 +12,19 @@ import numpy as np
 
 from auditor.labels import LABELS
 from auditor.model import PatchClassifier, metadata_path
-from trainer.calibrate import CalibrationPolicy, fit_bias
+from trainer.calibrate import CalibrationPolicy, fit_bias, fit_temperature
 from trainer.data import list_items, load_split_patches, manifest_hash
 from trainer.evaluate import ScoredImages, score_items, summarize
+from trainer.loso import leave_one_scene_out
 from trainer.train import MODEL_FILE, load_train_config
 
 FLOAT_TFLITE = "model_float.tflite"
-KEEP_FRACTION = 0.5  # image verdict = mean over the sharpest half of the analysed patches
-# Training cuts 24 patches per image (more data); the verdict reads only the 8 most textured ones:
-# the most detailed regions carry the blur evidence, smooth ones look soft in any photo. Chosen by
-# the calibration objective (benchmarks/compare_aggregation.py), and 3x cheaper per photo.
-AUDIT_PATCH_COUNT = 8
+# Image verdict = mean logits of the patches ranked TRIM..KEEP by sharpness (sharpest first) among the
+# AUDIT_PATCH_COUNT most textured: the sharpest outliers (an overlay, a lamp's streak) are dropped.
+# Chosen with benchmarks/compare_aggregation.py (see README, "Patches and aggregation").
+KEEP_FRACTION = 0.5
+TRIM_FRACTION = 0.125
+AUDIT_PATCH_COUNT = 24
 MAX_INT8_LOSS = 0.01
 
 
@@ -36,6 +38,7 @@ class QuantizeReport:
     int8_accuracy: float
     size_bytes: int
     bias: tuple[float, float, float]
+    temperature: float
     test: dict[str, Any]
     calibration: dict[str, Any] | None
 
@@ -77,11 +80,12 @@ def write_metadata(path: Path, content: dict[str, Any]) -> Path:
 
 def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str | Path] = (),
                  name: str | None = None, progress: Callable[[int], None] | None = None,
-                 policy: CalibrationPolicy = CalibrationPolicy(),
-                 patch_count: int = AUDIT_PATCH_COUNT) -> QuantizeReport:
+                 policy: CalibrationPolicy = CalibrationPolicy(), patch_count: int = AUDIT_PATCH_COUNT,
+                 keep_fraction: float = KEEP_FRACTION, trim_fraction: float = TRIM_FRACTION) -> QuantizeReport:
     """Quantize a training run to ``out`` (.tflite) and write calibrated metadata beside it.
 
-    ``patch_count`` is how many of the most textured patches the auditor analyses per photo.
+    ``patch_count`` is how many of the most textured patches the auditor analyses per photo;
+    ``trim_fraction`` and ``keep_fraction`` the band of them (sharpest first) the verdict averages.
     """
     import keras
 
@@ -102,8 +106,10 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
                   "note": "raw RGB pixels; rescaling is inside the model"},
         "output": {"dtype": "int8", "kind": "logits", "note": "dequantize, then softmax"},
         "max_side": cfg.max_side, "patch_policy": asdict(replace(cfg.policy, count=patch_count)),
-        "aggregation": {"rule": "softmax(mean logits of the keep_fraction least-blurry patches + bias)",
-                        "keep_fraction": KEEP_FRACTION, "bias": [0.0, 0.0, 0.0]},
+        "aggregation": {"rule": "softmax((mean logits of the patches ranked trim_fraction..keep_fraction by"
+                                " blur margin, sharpest first) + bias) / temperature)",
+                        "keep_fraction": keep_fraction, "trim_fraction": trim_fraction, "bias": [0.0, 0.0, 0.0],
+                        "temperature": 1.0},
         "architecture": asdict(cfg.model),
         "training": {"dataset_manifest_sha256": manifest_hash(dataset), "seed": cfg.seed, "epochs": cfg.epochs,
                      "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate},
@@ -113,22 +119,26 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
     val = score_items(list_items(dataset, "val"), out, progress=progress)
     real = _score_folders(calibration, out, progress)
     bias, fit = fit_bias(val, real, policy)
-    meta["aggregation"]["bias"] = list(bias)
+    temperature = fit_temperature([val, real], bias)
+    meta["aggregation"].update(bias=list(bias), temperature=temperature)
     meta["aggregation"]["calibration"] = {**fit, "calibration_folders": [Path(c).name for c in calibration]}
     write_metadata(meta_file, meta)
     test_summary = summarize(score_items(list_items(dataset, "test"), out, progress=progress))
-    # log-odds are bias-free, so the calibration photos need no second pass through the final model
-    real_summary = summarize(real, bias) if real is not None else None
+    # log-odds are free of bias and temperature: the calibration photos need no second pass
+    real_summary = summarize(real, bias, temperature) if real is not None else None
+    if real_summary is not None:
+        real_summary["leave_one_scene_out"] = leave_one_scene_out(val, real, policy)
     meta["metrics"] = {"patch_accuracy_float": float_acc, "patch_accuracy_int8": int8_acc,
                        "test": _headline(test_summary),
                        "calibration": _headline(real_summary) if real_summary else None}
     write_metadata(meta_file, meta)
-    return QuantizeReport(out, meta_file, float_acc, int8_acc, out.stat().st_size, bias, test_summary, real_summary)
+    return QuantizeReport(out, meta_file, float_acc, int8_acc, out.stat().st_size, bias, temperature, test_summary,
+                          real_summary)
 
 
 def _headline(summary: dict[str, Any]) -> dict[str, Any]:
-    keys = ("images", "macro_f1", "accuracy", "blurry_balanced_accuracy", "blurry_auc",
-            "original_called_blurry", "partial_called_blurry")
+    keys = ("images", "macro_f1", "accuracy", "blurry_balanced_accuracy", "blurry_auc", "ece", "confident_wrong",
+            "original_called_blurry", "partial_called_blurry", "leave_one_scene_out")
     out = {k: summary[k] for k in keys if k in summary}
     out["sharp_recall"] = summary["per_class"]["sharp"]["recall"]
     out["laplacian_baseline_balanced_accuracy"] = summary["laplacian_baseline"]["blurry_balanced_accuracy"]

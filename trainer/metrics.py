@@ -71,3 +71,24 @@ def best_threshold_accuracy(positive: np.ndarray, score: np.ndarray, higher_is_p
         if ba > best:
             best, best_t = ba, float(t if higher_is_positive else -t)
     return best, best_t
+
+
+def calibration_bins(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> list[tuple[float, float, int]]:
+    """Reliability diagram data: (mean confidence, accuracy, count) per equal-width confidence bin."""
+    confidence, correct = np.asarray(confidence, float), np.asarray(correct, bool)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    out = []
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            out.append((float(confidence[mask].mean()), float(correct[mask].mean()), int(mask.sum())))
+    return out
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """ECE: the count-weighted gap between confidence and accuracy over the reliability bins."""
+    n = len(np.asarray(confidence))
+    if not n:
+        return float("nan")
+    return float(sum(c * abs(conf - acc) for conf, acc, c in calibration_bins(confidence, correct, bins)) / n)
