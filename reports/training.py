@@ -91,7 +91,8 @@ def _write_png(out_dir: Path, name: str, data: bytes) -> dict[str, str]:
 def write_training_report(out_dir: str | Path, *, history: Mapping[str, Sequence[float]] | None = None,
                           confusion: np.ndarray | None = None, labels: Sequence[str] = LABELS,
                           misclassified: Sequence[Misclassified] | None = None,
-                          metrics: Mapping[str, float] | None = None, title: str = "Training report") -> Path:
+                          metrics: Mapping[str, float] | None = None, title: str = "Training report",
+                          reliability: tuple[Sequence[tuple[float, float, int]], float] | None = None) -> Path:
     """Write the training/evaluation plots and a self-contained ``report.html`` into ``out_dir``.
 
     Parameters
@@ -103,6 +104,8 @@ def write_training_report(out_dir: str | Path, *, history: Mapping[str, Sequence
     misclassified : ``(image, true_label, predicted_label, probability)``; image is RGB uint8.
     metrics : scalar metrics shown in the metrics table.
     title : page title.
+    reliability : (bins, ECE) for a reliability diagram ``reliability.png``: per confidence bin, the
+        mean confidence, the share correct and the number of images.
 
     Returns
     -------
@@ -118,6 +121,10 @@ def write_training_report(out_dir: str | Path, *, history: Mapping[str, Sequence
     if has_confusion:
         png = plots.confusion_matrix_png(confusion, labels)
         figures.append(("Confusion matrix", _write_png(out, "confusion.png", png)))
+    if reliability is not None:
+        from reports.reliability import reliability_png
+
+        figures.append(("Reliability diagram", _write_png(out, "reliability.png", reliability_png(*reliability))))
     if misclassified:
         png = _misclassified_png(misclassified)
         figures.append(("Misclassified samples", _write_png(out, "misclassified.png", png)))

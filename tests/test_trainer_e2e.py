@@ -56,3 +56,7 @@ def test_build_train_quantize_evaluate(tiny_photos: Path, tmp_path: Path) -> Non
     assert sum(map(sum, summary["confusion"])) == summary["images"]
     assert 0 <= summary["laplacian_baseline"]["blurry_balanced_accuracy"] <= 1
     assert (tmp_path / "eval" / "report.html").is_file()
+    assert (tmp_path / "eval" / "reliability.png").is_file() and 0 <= summary["ece"] <= 1
+    rule = meta["aggregation"]
+    assert rule["temperature"] > 0 and rule["trim_fraction"] == 0.125
+    assert 0 <= meta["metrics"]["calibration"]["leave_one_scene_out"]["balanced_accuracy"] <= 1
