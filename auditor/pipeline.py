@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -76,7 +76,8 @@ def resolve_workers(workers: int) -> int:
 
 def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditConfig(),
           skip: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
-          classifier: LogitsModel | None = None) -> Iterator[AuditResult]:
+          classifier: LogitsModel | None = None,
+          files: Iterable[tuple[str, str]] | None = None) -> Iterator[AuditResult]:
     """Audit every image under ``roots``, one :class:`AuditResult` per file, in walk order.
 
     Parameters
@@ -85,6 +86,9 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
     config : run settings.
     skip : ``(root, path)`` keys to leave out, e.g. rows already in a resumed CSV.
     classifier : replaces the TFLite interpreter (tests); must return float logits.
+    files : the ``(root, path)`` keys to audit, as :func:`auditor.walk.iter_image_files`
+        yields them for ``roots``, when the caller has walked already (e.g. to show a
+        progress total); None walks ``roots`` while results are consumed.
 
     Returns
     -------
@@ -103,7 +107,8 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
     require_roots(roots)  # fail now: the walk itself only runs once the results are iterated
     info = load_model_info(config.model_path)
     model = classifier if classifier is not None else _load_classifier(info)
-    return _audit_stream(roots, config, frozenset(skip), info, model, injected=classifier is not None)
+    keys = files if files is not None else iter_image_files(roots, config.include_hidden)
+    return _audit_stream(keys, config, frozenset(skip), info, model, injected=classifier is not None)
 
 
 def _load_classifier(info: ModelInfo) -> PatchClassifier:
@@ -119,11 +124,11 @@ def _load_classifier(info: ModelInfo) -> PatchClassifier:
     return model
 
 
-def _audit_stream(roots: Sequence[str], config: AuditConfig, skip: frozenset[tuple[str, str]],
+def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: frozenset[tuple[str, str]],
                   info: ModelInfo, model: LogitsModel, injected: bool) -> Iterator[AuditResult]:
     max_side = config.max_side or info.max_side
     workers = resolve_workers(config.workers)
-    files = (key for key in iter_image_files(roots, config.include_hidden) if key not in skip)
+    files = (key for key in keys if key not in skip)
     if config.in_process_up_to:  # peek at the walk instead of walking twice
         head = list(itertools.islice(files, config.in_process_up_to + 1))
         workers = 1 if len(head) <= config.in_process_up_to else workers

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from auditor.cli import main
+from iqa.cli import main
 from auditor.imaging import open_image
 from auditor.labels import LABELS
 from dataset.build import BuildConfig, build_dataset, list_sources

@@ -33,7 +33,7 @@ def _make_tree(root: Path) -> Path:
 
 
 def _audit_cmd(root: Path, out: Path, *extra: str) -> list[str]:
-    return [PYTHON, "-m", "auditor.cli", "audit", str(root), "-o", str(out), "--workers", "1", "--no-report",
+    return [PYTHON, "-m", "iqa", "audit", str(root), "-o", str(out), "--workers", "1", "--no-report",
             *extra]
 
 

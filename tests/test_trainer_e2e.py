@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from auditor.cli import main
+from iqa.cli import main
 from auditor.labels import LABELS
 
 pytestmark = [pytest.mark.tf, pytest.mark.slow]

@@ -1,4 +1,4 @@
-"""CLI commands for building data, training, quantizing and evaluating.
+"""``iqa dataset build``, ``iqa train``, ``iqa quantize`` and ``iqa evaluate``.
 
 Each command parses, calls one library function and renders; libraries are imported inside
 the command so `iqa audit` and `iqa check` never pay for them (TensorFlow least of all).
