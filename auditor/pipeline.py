@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from auditor.engine import Backend, local_backend, resolve_workers
 from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
 from auditor.results import ERROR, OK, AuditResult, encode_patches
 from auditor.walk import iter_image_files, require_roots
-from auditor.workers import Analysis, Task, WorkerStartError, _analyse_in_pool, analyse_file
+from auditor.workers import Analysis, Task, analyse_file, init_worker, timed_out
 
-__all__ = ["AuditConfig", "audit", "audit_dataframe", "Analysis", "Task", "WorkerStartError", "analyse_file",
-           "available_cores", "resolve_workers"]
+__all__ = ["AuditConfig", "audit", "audit_dataframe"]
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -61,23 +61,10 @@ class AuditConfig:
     in_process_up_to: int = 0
 
 
-def available_cores() -> int:
-    """Cores this process may run on (respects CPU affinity)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def resolve_workers(workers: int) -> int:
-    """Number of decoding processes for a ``workers`` setting (0 = all cores)."""
-    return workers if workers > 0 else available_cores()
-
-
 def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditConfig(),
           skip: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
           classifier: LogitsModel | None = None,
-          files: Iterable[tuple[str, str]] | None = None) -> Iterator[AuditResult]:
+          files: Iterable[tuple[str, str]] | None = None, backend: Backend | None = None) -> Iterator[AuditResult]:
     """Audit every image under ``roots``, one :class:`AuditResult` per file, in walk order.
 
     Parameters
@@ -89,6 +76,10 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
     files : the ``(root, path)`` keys to audit, as :func:`auditor.walk.iter_image_files`
         yields them for ``roots``, when the caller has walked already (e.g. to show a
         progress total); None walks ``roots`` while results are consumed.
+    backend : runs :func:`auditor.workers.analyse_file` over the files (see
+        :mod:`auditor.engine`); None: in-process for one worker, else a local process pool
+        of ``config.workers`` with ``config.file_timeout``. With a backend given, the
+        model runs where the files are analysed (only logits travel back).
 
     Returns
     -------
@@ -108,7 +99,8 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
     info = load_model_info(config.model_path)
     model = classifier if classifier is not None else _load_classifier(info)
     keys = files if files is not None else iter_image_files(roots, config.include_hidden)
-    return _audit_stream(keys, config, frozenset(skip), info, model, injected=classifier is not None)
+    return _audit_stream(keys, config, frozenset(skip), info, model, injected=classifier is not None,
+                         backend=backend)
 
 
 def _load_classifier(info: ModelInfo) -> PatchClassifier:
@@ -125,7 +117,8 @@ def _load_classifier(info: ModelInfo) -> PatchClassifier:
 
 
 def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: frozenset[tuple[str, str]],
-                  info: ModelInfo, model: LogitsModel, injected: bool) -> Iterator[AuditResult]:
+                  info: ModelInfo, model: LogitsModel, injected: bool,
+                  backend: Backend | None = None) -> Iterator[AuditResult]:
     max_side = config.max_side or info.max_side
     workers = resolve_workers(config.workers)
     files = (key for key in keys if key not in skip)
@@ -136,10 +129,11 @@ def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: fr
     # With a pool, each worker runs its own interpreter: the model's cost is spread over the
     # cores and only logits travel back. In-process (or with an injected model) the parent
     # classifies a few images per invoke.
-    worker_model = str(info.path) if workers > 1 and not injected else None
+    worker_model = str(info.path) if (workers > 1 or backend is not None) and not injected else None
     tasks = (Task(root, path, max_side, info.policy, worker_model) for root, path in files)
-    analyses = (map(analyse_file, tasks) if workers == 1
-                else _analyse_in_pool(tasks, workers, config.file_timeout))
+    if backend is None:
+        backend = local_backend(workers, config.file_timeout, init_worker)
+    analyses = backend.map_ordered(analyse_file, tasks, timed_out)
     try:
         for group in _groups(analyses, IMAGES_PER_INVOKE):
             yield from _classify_group(group, model, info)

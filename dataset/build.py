@@ -9,7 +9,6 @@ whatever the number of workers.
 from __future__ import annotations
 
 import csv
-import multiprocessing as mp
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -17,6 +16,7 @@ from typing import Callable, Iterable, Iterator
 import cv2
 import numpy as np
 
+from auditor.engine import Backend, local_backend, running
 from auditor.imaging import ImageLoadError, open_image
 from auditor.labels import LABELS
 from dataset.cifar import iter_cifar
@@ -163,21 +163,27 @@ def _prepare_folders(out: Path, config: BuildConfig) -> None:
         (out / g).mkdir(parents=True, exist_ok=True)
 
 
+def _timed_out(task: tuple, reason: str) -> tuple[list[dict[str, str]], str]:
+    return [], f"{reason} (decoder or degradation hung, or its worker crashed)"
+
+
 def build_dataset(sources: list[Source], out: str | Path, config: BuildConfig = BuildConfig(),
-                  progress: Callable[[int], None] | None = None) -> BuildReport:
+                  progress: Callable[[int], None] | None = None, backend: Backend | None = None) -> BuildReport:
     """Write the labelled images and ``manifest.csv`` for ``sources`` into ``out``.
 
     ``progress`` is called with 1 after each source (the CLI hooks tqdm to it).
-    Unreadable sources are skipped and listed in the report; they never stop the build.
+    Unreadable sources are skipped and listed in the report; they never stop the build, nor
+    does a source whose worker hangs or crashes (see :mod:`auditor.engine`). ``backend``
+    runs the sources (default: ``config.workers`` local processes).
     """
     out = Path(out)
     _prepare_folders(out, config)
-    workers = config.workers or mp.cpu_count()
     rows: list[dict[str, str]] = []
     skipped: list[tuple[str, str]] = []
     tasks = list(_tasks(sources, config, out))
-    with mp.Pool(workers) if workers > 1 else _InProcess() as pool:
-        for task, (task_rows, error) in zip(tasks, pool.imap(make_source_samples, tasks, chunksize=4)):
+    engine = backend if backend is not None else local_backend(config.workers, initializer=_init_worker)
+    with running(engine.map_ordered(make_source_samples, tasks, _timed_out)) as results:
+        for task, (task_rows, error) in zip(tasks, results):
             rows.extend(task_rows)
             if error:
                 skipped.append((task[1].key, error))
@@ -192,15 +198,5 @@ def build_dataset(sources: list[Source], out: str | Path, config: BuildConfig = 
     return BuildReport(out, len(rows), len(tasks), tuple(skipped), counts)
 
 
-class _InProcess:
-    """Stand-in for a Pool when one worker is asked for (tests, debugging)."""
-
-    def __enter__(self) -> "_InProcess":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    @staticmethod
-    def imap(fn: Callable, items: Iterable, chunksize: int = 1) -> Iterator:
-        return map(fn, items)
+def _init_worker() -> None:
+    cv2.setNumThreads(1)  # the worker processes share the cores

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from auditor.engine import Backend, running
 from auditor.labels import LABELS
 from auditor.model import ModelInfo, load_model_info
 from auditor.pipeline import AuditConfig, audit
@@ -57,7 +58,7 @@ class AuditJob:
 
 def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
                     config: AuditConfig = AuditConfig(), *, resume: bool = True, report: bool = True,
-                    progress: JobProgress | None = None) -> AuditJob:
+                    progress: JobProgress | None = None, backend: Backend | None = None) -> AuditJob:
     """Audit ``roots`` into ``out_dir/audit.csv`` (and ``out_dir/report.html``).
 
     Parameters
@@ -70,6 +71,7 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
     report : also write the HTML report (the plain one when the full one fails).
     progress : told the number of files before the run and each row as it is written;
         with it the tree is walked once, up front, to know that number.
+    backend : where the files are analysed (see :mod:`auditor.engine`); None: local processes.
 
     Returns
     -------
@@ -102,14 +104,15 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
         if progress is not None:  # one walk, shared by the total and the audit
             files = [key for key in iter_image_files(roots, config.include_hidden) if key not in writer.done]
             progress.start(resumed, len(files))
-        for result in _closing(audit(roots, config, skip=frozenset(writer.done), files=files)):
-            if writer.write(result):
-                if result.ok:
-                    counts[result.label] = counts.get(result.label, 0) + 1
-                else:
-                    errors += 1
-            if progress is not None:
-                progress.advance(result)
+        with running(audit(roots, config, skip=frozenset(writer.done), files=files, backend=backend)) as results:
+            for result in results:
+                if writer.write(result):
+                    if result.ok:
+                        counts[result.label] = counts.get(result.label, 0) + 1
+                    else:
+                        errors += 1
+                if progress is not None:
+                    progress.advance(result)
     elapsed = time.monotonic() - started
     files_total = writer.written
     if resumed:  # the kept rows are counted, and put back in walk order, in one pass over the CSV
@@ -120,14 +123,6 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
     warnings: list[str] = []
     html_path = _write_report(csv_path, out / REPORT_NAME, summary, info, warnings) if report else None
     return AuditJob(csv_path, html_path, summary, resumed, tuple(warnings))
-
-
-def _closing(results: Iterator[AuditResult]) -> Iterator[AuditResult]:
-    """Iterate ``results`` and close it even when the loop is left early (stops the pool now)."""
-    try:
-        yield from results
-    finally:
-        getattr(results, "close", lambda: None)()
 
 
 def _tally_and_sort(csv_path: Path, roots: tuple[str, ...]) -> tuple[int, int, dict[str, int]]:

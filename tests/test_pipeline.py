@@ -12,7 +12,8 @@ from conftest import PYTHON, FakeClassifier, MixedTree
 from auditor.model import ModelError, load_model_info, softmax
 from auditor.patches import PatchPolicy
 from auditor.pipeline import AuditConfig, audit, audit_dataframe
-from auditor.workers import Task, _analyse_in_pool, analyse_file
+from auditor.engine import ProcessPool
+from auditor.workers import Task, analyse_file, init_worker, timed_out
 from auditor.results import CSV_COLUMNS, decode_patches
 from auditor.walk import iter_image_files
 
@@ -96,7 +97,7 @@ def test_pool_matches_in_process_and_bounds_work_in_flight(photo_dir) -> None:
             next(pulled)
             yield Task(r, p, 256, PatchPolicy(64, 16))
 
-    stream = _analyse_in_pool(tasks(), workers=2, timeout=120)
+    stream = ProcessPool(2, 120, init_worker).map_ordered(analyse_file, tasks(), timed_out)
     first = next(stream)
     in_flight = next(pulled)  # tasks taken from the walk so far
     assert in_flight <= 2 * 4 + 1  # the window, not the whole folder

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import multiprocessing as mp
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from auditor.engine import Backend, local_backend, running
 from auditor.imaging import ImageLoadError, open_image
 from auditor.labels import LABELS
 from auditor.patches import PatchPolicy, select_patches
@@ -73,14 +73,21 @@ def _patches_of(task: tuple[Path, PatchPolicy, int]) -> np.ndarray | None:
         return None
 
 
+def _no_patches(task: tuple[Path, PatchPolicy, int], reason: str) -> None:
+    return None  # a hung or crashed decoder: the image is skipped like an unreadable one
+
+
 def extract_patches(items: list[ImageItem], policy: PatchPolicy, max_side: int = 1024, workers: int = 0,
-                    progress: Callable[[int], None] | None = None) -> PatchData:
-    """Cut the patches of every item exactly as the auditor would (unreadable images are skipped)."""
+                    progress: Callable[[int], None] | None = None, backend: Backend | None = None) -> PatchData:
+    """Cut the patches of every item exactly as the auditor would (unreadable images are skipped).
+
+    ``backend`` runs the decoding (see :mod:`auditor.engine`); default: ``workers`` local processes.
+    """
     tasks = [(it.path, policy, max_side) for it in items]
     xs, ys, imgs = [], [], []
-    workers = workers or mp.cpu_count()
-    with mp.Pool(workers) as pool:
-        for i, patches in enumerate(pool.imap(_patches_of, tasks, chunksize=8)):
+    engine = backend if backend is not None else local_backend(workers)
+    with running(engine.map_ordered(_patches_of, tasks, _no_patches)) as results:
+        for i, patches in enumerate(results):
             if progress:
                 progress(1)
             if patches is None:
