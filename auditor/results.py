@@ -48,6 +48,9 @@ class AuditResult:
 
 
 CSV_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(AuditResult))
+# Version of the CSV's columns and their meaning (recorded in ``audit.json`` beside the CSV,
+# see :mod:`reports.sidecar`); raise it when a column changes or goes.
+CSV_SCHEMA_VERSION = 1
 
 
 def encode_patches(corners: Any, p_blurry: Any) -> str:

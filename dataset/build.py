@@ -8,7 +8,6 @@ whatever the number of workers.
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -16,20 +15,15 @@ from typing import Callable, Iterable, Iterator
 import cv2
 import numpy as np
 
+from auditor.defaults import MAX_SIDE
 from auditor.engine import Backend, local_backend, running
 from auditor.imaging import ImageLoadError, open_image
 from auditor.labels import LABELS
 from dataset.cifar import iter_cifar
+from dataset.manifest import PARAM_COLUMNS, SEED_LAYOUT, SEED_LAYOUT_BLUR, SPLITS, write_manifest
 from dataset.recipes import VARIANTS, crisp_source, make_variant
 from dataset.ranges import RANGES, DegradationRanges
 
-SPLITS = ("train", "val", "test")
-SEED_LAYOUT_VARIANTS = {"original": "original", "sharp": "unsharp", "blurry": ("gaussian", "defocus", "shake")}
-PARAM_COLUMNS = ("source_scale", "gaussian_sigma", "defocus_radius", "blades", "shake_length", "shake_anxiety",
-                 "usm_radius", "usm_amount", "boost_amount", "camera_radius", "camera_amount",
-                 "partial_fraction", "gain", "gamma", "noise", "noise_level", "resample", "resample_kind",
-                 "jpeg_quality")
-MANIFEST_COLUMNS = ("file", "source", "split", "label", "variant", "seed", *PARAM_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -42,7 +36,7 @@ class BuildConfig:
     layout: str = "splits"  # or "seed"
     count: int = 500  # images per class in the seed layout
     workers: int = 0  # 0 = all cores
-    max_side: int = 1024
+    max_side: int = MAX_SIDE
     ranges: DegradationRanges = RANGES
 
 
@@ -118,8 +112,10 @@ def _load(source: Source, max_side: int) -> np.ndarray:
 def _jobs(index: int, split: str, config: BuildConfig) -> list[tuple[int, str, str]]:
     """(variant index, variant, folder) for one source."""
     if config.layout == "seed":
-        blur = SEED_LAYOUT_VARIANTS["blurry"][index % 3]
-        return [(0, "original", "original"), (6, "unsharp", "sharp"), (3 + index % 3, blur, "blurry")]
+        names = list(VARIANTS)
+        blur = SEED_LAYOUT_BLUR[index % len(SEED_LAYOUT_BLUR)]
+        kept = [(SEED_LAYOUT["original"], "original"), (SEED_LAYOUT["sharp"], "sharp"), (blur, "blurry")]
+        return [(names.index(v), v, folder) for v, folder in kept]
     names = list(VARIANTS)
     return [(names.index(v), v, f"{split}/{VARIANTS[v][0]}") for v in config.variants]
 
@@ -190,10 +186,7 @@ def build_dataset(sources: list[Source], out: str | Path, config: BuildConfig = 
             if progress:
                 progress(1)
     rows.sort(key=lambda r: r["file"])
-    with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_manifest(out, rows)
     counts = {label: sum(r["label"] == label for r in rows) for label in LABELS}
     return BuildReport(out, len(rows), len(tasks), tuple(skipped), counts)
 

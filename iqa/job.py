@@ -19,7 +19,8 @@ from auditor.model import ModelInfo, load_model_info
 from auditor.pipeline import AuditConfig, audit
 from auditor.results import AuditResult, AuditSummary
 from auditor.walk import iter_image_files, walk_order_key, walk_root
-from reports import csv_io
+from auditor import __version__
+from reports import csv_io, sidecar
 
 CSV_NAME = "audit.csv"
 REPORT_NAME = "report.html"
@@ -98,8 +99,10 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
     started = time.monotonic()
     counts = dict.fromkeys(LABELS, 0)
     errors = 0
+    warnings: list[str] = []
     with csv_io.CsvResultWriter(csv_path, resume=resume) as writer:
         resumed = len(writer.done)
+        _record_run(csv_path, info, config.max_side or info.max_side, resumed, warnings)
         files = None
         if progress is not None:  # one walk, shared by the total and the audit
             files = [key for key in iter_image_files(roots, config.include_hidden) if key not in writer.done]
@@ -120,9 +123,21 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
     summary = AuditSummary(files=files_total, errors=errors, counts=counts, seconds=elapsed, model_name=info.name,
                            model_version=info.version, roots=tuple(dict.fromkeys(walk_root(r) for r in roots)),
                            audited=writer.written)
-    warnings: list[str] = []
     html_path = _write_report(csv_path, out / REPORT_NAME, summary, info, warnings) if report else None
     return AuditJob(csv_path, html_path, summary, resumed, tuple(warnings))
+
+
+def _record_run(csv_path: Path, info: ModelInfo, max_side: int, resumed: int, warnings: list[str]) -> None:
+    """Write ``audit.json`` (schema version, model, scale); warn when kept rows came from another model."""
+    run = sidecar.describe_run(info.name, info.version, info.path, max_side, __version__)
+    before = sidecar.read_sidecar(csv_path) if resumed else None
+    if before is not None and not sidecar.same_producer(before, run):
+        model = before.get("model") or {}
+        warnings.append(f"the {resumed} rows kept from the earlier run were made by model {model.get('name')!s} "
+                        f"({str(model.get('sha256'))[:12]}) at max side {before.get('max_side')}; this run uses "
+                        f"{info.name} ({run['model']['sha256'][:12]}) at {max_side}: use --fresh to redo them")
+    if not sidecar.write_sidecar(csv_path, run):
+        warnings.append(f"{sidecar.sidecar_path(csv_path)} is not an iqa file: left as it is")
 
 
 def _tally_and_sort(csv_path: Path, roots: tuple[str, ...]) -> tuple[int, int, dict[str, int]]:
