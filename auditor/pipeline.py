@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from auditor.engine import Backend, local_backend, resolve_workers
+from auditor.labels import BLURRY
 from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
 from auditor.results import ERROR, OK, AuditResult, encode_patches
 from auditor.walk import iter_image_files, require_roots
@@ -154,7 +155,8 @@ def _groups(items: Iterable[Analysis], size: int) -> Iterator[list[Analysis]]:
 
 def _classify_group(group: list[Analysis], model: LogitsModel, info: ModelInfo) -> Iterator[AuditResult]:
     todo = [a for a in group if a.error is None and a.logits is None]
-    logits = model.logits(np.concatenate([a.patches for a in todo])) if todo else np.zeros((0, 3), np.float32)
+    empty = np.zeros((0, len(info.labels)), np.float32)
+    logits = model.logits(np.concatenate([a.patches for a in todo])) if todo else empty
     offset = 0
     for a in group:
         if a.error is not None:
@@ -179,14 +181,14 @@ def _error_result(a: Analysis) -> AuditResult:
 
 def _ok_result(a: Analysis, patch_logits: np.ndarray, info: ModelInfo) -> AuditResult:
     probs = aggregate(patch_logits, info.bias, info.keep_fraction)
-    label, confidence = decide(probs)
-    p_blurry_patch = softmax(patch_logits + np.asarray(info.bias, np.float32))[:, 0]
+    label, confidence = decide(probs, info.labels)
+    p_blurry_patch = softmax(patch_logits + np.asarray(info.bias, np.float32))[:, info.labels.index(BLURRY)]
     return AuditResult(
         status=OK, label=label, confidence=_prob(confidence),
-        p_blurry=_prob(probs[0]), p_original=_prob(probs[1]), p_sharp=_prob(probs[2]),
+        probs={name: _prob(p) for name, p in zip(info.labels, probs)},
         sharpness=round(float(a.sharpness), 3), analysis_width=a.analysis_width,
         analysis_height=a.analysis_height, patch_size=info.policy.size,
-        patches=encode_patches(a.corners, p_blurry_patch), **_facts(a))
+        patches=encode_patches(a.corners, p_blurry_patch), checks=a.checks, **_facts(a))
 
 
 def _prob(p: Any) -> float:

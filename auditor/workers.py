@@ -16,6 +16,7 @@ import numpy as np
 from auditor.engine import describe as _describe
 from auditor.imaging import ImageLoadError, open_image
 from auditor.patches import PatchPolicy, select_patches
+from auditor.registry import measure_all
 from auditor.sharpness import laplacian_variance
 
 
@@ -48,6 +49,7 @@ class Analysis:
     patches: np.ndarray | None = None
     corners: np.ndarray | None = None
     logits: np.ndarray | None = None  # (n, labels) when the worker ran the model
+    checks: dict[str, Any] = field(default_factory=dict)  # columns of the registered image checks
 
     @classmethod
     def failed(cls, task: Task, reason: str, size: int | None = None) -> Analysis:
@@ -89,6 +91,7 @@ def analyse_file(task: Task) -> Analysis:
         img = open_image(full, task.max_side)
         chosen = select_patches(img.pixels, task.policy)
         sharpness = laplacian_variance(img.pixels)
+        checks = measure_all(img.pixels)
         logits = _worker_model(task.model_path).logits(chosen.patches) if task.model_path else None
     except ImageLoadError as exc:
         return Analysis.failed(task, str(exc) or "cannot decode", size)
@@ -98,7 +101,7 @@ def analyse_file(task: Task) -> Analysis:
     exif = {k: _clean_text(v) for k, v in img.exif.items()}
     patches = None if logits is not None else chosen.patches  # logits are 1 % of the bytes to send back
     return Analysis(task.root, task.path, size, None, img.width, img.height, _clean_text(img.format, 32), exif,
-                    w, h, sharpness, patches, chosen.corners, logits)
+                    w, h, sharpness, patches, chosen.corners, logits, checks)
 
 
 _MODELS: dict[str, Any] = {}
