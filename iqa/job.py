@@ -170,9 +170,9 @@ def _write_report(csv_path: Path, html_path: Path, summary: AuditSummary, info: 
     try:
         from reports.html import write_audit_report
     except ImportError:  # jinja2 or matplotlib missing: the plain report needs neither
-        write_audit_report = write_minimal_report
+        return write_minimal_report(rows(), html_path, summary)
     try:
         return Path(write_audit_report(rows(), html_path, summary, info))
     except Exception as exc:  # the CSV is complete; a plainer report beats none
         warnings.append(f"full HTML report failed ({type(exc).__name__}: {exc}); writing a plain one")
-        return write_minimal_report(rows(), html_path, summary, info)
+        return write_minimal_report(rows(), html_path, summary)

@@ -52,8 +52,8 @@ def test_audit_report_escapes_names(audited: tuple[Path, object]) -> None:
     out, result = audited
     html = (out / "report.html").read_text(encoding="utf-8", errors="replace")
     assert "<img src=x onerror" not in html
-    assert "summary" not in result.stdout  # the summary goes to stderr
-    assert "unreadable" in result.stderr and "report:" in result.stderr
+    assert result.stdout == ""  # data goes to files; the summary goes to stderr
+    assert "files/s" in result.stderr and "unreadable" in result.stderr and "report:" in result.stderr
 
 
 def test_audit_rerun_resumes_without_duplicates(mixed_tree: MixedTree, audited: tuple[Path, object]) -> None:

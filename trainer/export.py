@@ -80,7 +80,7 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
     """
     import keras
 
-    from trainer.quantize import convert_float, convert_int8, write_model
+    from trainer.convert import convert_float, convert_int8, write_model
 
     run_dir, out = Path(run_dir), Path(out)
     cfg, dataset = load_train_config(run_dir)
