@@ -7,7 +7,6 @@ spoils the image-level average.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import sys
@@ -20,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from auditor.labels import LABELS
+from auditor.model_meta import ModelError, ModelMeta, read_model_meta
 from auditor.patches import PatchPolicy
 
+__all__ = ["ModelError", "ModelInfo", "PatchClassifier", "load_model_info", "default_model_path", "metadata_path",
+           "aggregate", "decide", "softmax", "blur_margin", "sharpest_patches"]
+
 DEFAULT_MODEL_NAME = "default.tflite"
-
-
-class ModelError(Exception):
-    """The model file or its metadata is missing or unusable."""
 
 
 def default_model_path() -> Path:
@@ -55,29 +54,31 @@ class ModelInfo:
     temperature: float = 1.0
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    @property
+    def meta(self) -> ModelMeta:
+        """The whole metadata, typed (:class:`auditor.model_meta.ModelMeta`)."""
+        return ModelMeta.from_json(self.metadata, metadata_path(self.path))
+
 
 def load_model_info(model_path: str | Path | None = None) -> ModelInfo:
-    """Read the metadata of ``model_path`` (default: the shipped model)."""
+    """Read and validate the metadata of ``model_path`` (default: the shipped model).
+
+    Raises
+    ------
+    ModelError
+        No model file, no metadata beside it, or metadata that fails
+        :meth:`auditor.model_meta.ModelMeta.from_json` or has other labels than :data:`LABELS`.
+    """
     path = Path(model_path) if model_path else default_model_path()
     if not path.is_file():
         raise ModelError(f"model not found: {path}")
     meta_file = metadata_path(path)
-    try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        labels = tuple(meta["labels"])
-        policy = PatchPolicy(**meta["patch_policy"])
-        rule = meta.get("aggregation", {})
-        bias = tuple(float(b) for b in rule.get("bias", [0.0] * len(labels)))
-        info = ModelInfo(path, meta.get("name", path.stem), str(meta.get("version", "0")), labels, policy,
-                         int(meta["max_side"]), bias, float(rule.get("keep_fraction", 1.0)),
-                         float(rule.get("trim_fraction", 0.0)), float(rule.get("temperature", 1.0)), meta)
-    except FileNotFoundError as exc:
-        raise ModelError(f"model metadata not found: {meta_file}") from exc
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"bad model metadata in {meta_file}: {exc}") from exc
-    if labels != LABELS:
-        raise ModelError(f"model labels {labels} differ from {LABELS}")
-    return info
+    meta = read_model_meta(meta_file)
+    if meta.labels != LABELS:
+        raise ModelError(f"model labels {meta.labels} differ from {LABELS} in {meta_file}")
+    rule = meta.aggregation
+    return ModelInfo(path, meta.name, meta.version, meta.labels, meta.patch_policy, meta.max_side, rule.bias,
+                     rule.keep_fraction, rule.trim_fraction, rule.temperature, meta.to_json())
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from auditor.labels import LABELS
+from auditor.metrics import per_class
 from reports import plots
 from reports.html import template_environment, write_text_atomic
 from reports.thumbnails import png_data_uri
@@ -41,17 +42,8 @@ def per_class_rows(confusion: np.ndarray, labels: Sequence[str]) -> list[dict[st
     list of dict
         One dict per class with keys ``label, precision, recall, f1, support``.
     """
-    cm = np.asarray(confusion, dtype=np.float64)
-    tp = np.diag(cm)
-    predicted, actual = cm.sum(axis=0), cm.sum(axis=1)
-    rows = []
-    for i, label in enumerate(labels[: cm.shape[0]]):
-        precision = tp[i] / predicted[i] if predicted[i] else 0.0
-        recall = tp[i] / actual[i] if actual[i] else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        rows.append({"label": str(label), "precision": precision, "recall": recall, "f1": f1,
-                     "support": int(actual[i])})
-    return rows
+    stats = per_class(np.asarray(confusion, dtype=np.float64), labels)
+    return [{"label": str(label), **s} for label, s in stats.items()]
 
 
 def _fmt_metric(value: Any) -> str:

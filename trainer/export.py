@@ -1,7 +1,6 @@
 """`iqa quantize`: int8 conversion, float-vs-int8 check, image-level calibration, metadata."""
 from __future__ import annotations
 
-import json
 import platform
 from dataclasses import asdict, dataclass, replace
 from importlib import metadata as pkg_metadata
@@ -12,6 +11,7 @@ import numpy as np
 
 from auditor.labels import LABELS
 from auditor.model import PatchClassifier, metadata_path
+from auditor.model_meta import Aggregation, ModelMeta, write_model_meta
 from trainer.calibrate import CalibrationPolicy, fit_bias, fit_temperature
 from trainer.data import list_items, load_split_patches, manifest_hash
 from trainer.evaluate import ScoredImages, score_items, summarize
@@ -73,11 +73,6 @@ def _score_folders(folders: Iterable[str | Path], model: Path, progress: Callabl
     return score_items(items, model, progress=progress) if items else None
 
 
-def write_metadata(path: Path, content: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(content, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    return path
-
-
 def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str | Path] = (),
                  name: str | None = None, progress: Callable[[int], None] | None = None,
                  policy: CalibrationPolicy = CalibrationPolicy(), patch_count: int = AUDIT_PATCH_COUNT,
@@ -89,7 +84,7 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
     """
     import keras
 
-    from trainer.quantize import convert_float, convert_int8, write_model
+    from trainer.convert import convert_float, convert_int8, write_model
 
     run_dir, out = Path(run_dir), Path(out)
     cfg, dataset = load_train_config(run_dir)
@@ -100,38 +95,36 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
     write_model(convert_float(model), run_dir / FLOAT_TFLITE)
     float_acc = float((model.predict(test.x.astype(np.float32), batch_size=512, verbose=0).argmax(1) == test.y).mean())
     int8_acc = tflite_patch_accuracy(out, test.x, test.y)
-    meta: dict[str, Any] = {
-        "name": name or out.stem, "version": "1", "labels": list(LABELS),
-        "input": {"dtype": "uint8", "shape": [None, cfg.policy.size, cfg.policy.size, 3], "range": [0, 255],
-                  "note": "raw RGB pixels; rescaling is inside the model"},
-        "output": {"dtype": "int8", "kind": "logits", "note": "dequantize, then softmax"},
-        "max_side": cfg.max_side, "patch_policy": asdict(replace(cfg.policy, count=patch_count)),
-        "aggregation": {"rule": "softmax((mean logits of the patches ranked trim_fraction..keep_fraction by"
-                                " blur margin, sharpest first) + bias) / temperature)",
-                        "keep_fraction": keep_fraction, "trim_fraction": trim_fraction, "bias": [0.0, 0.0, 0.0],
-                        "temperature": 1.0},
-        "architecture": asdict(cfg.model),
-        "training": {"dataset_manifest_sha256": manifest_hash(dataset), "seed": cfg.seed, "epochs": cfg.epochs,
-                     "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate},
-        "versions": _versions(),
-    }
-    meta_file = write_metadata(metadata_path(out), meta)
+    meta = ModelMeta(
+        name=name or out.stem, version="1", labels=LABELS, max_side=cfg.max_side,
+        patch_policy=replace(cfg.policy, count=patch_count),
+        aggregation=Aggregation(bias=(0.0,) * len(LABELS), keep_fraction=keep_fraction, trim_fraction=trim_fraction),
+        input={"dtype": "uint8", "shape": [None, cfg.policy.size, cfg.policy.size, 3], "range": [0, 255],
+               "note": "raw RGB pixels; rescaling is inside the model"},
+        output={"dtype": "int8", "kind": "logits", "note": "dequantize, then softmax"},
+        architecture=asdict(cfg.model),
+        training={"dataset_manifest_sha256": manifest_hash(dataset), "seed": cfg.seed, "epochs": cfg.epochs,
+                  "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate},
+        versions=_versions(),
+    )
+    meta_file = write_model_meta(metadata_path(out), meta)
     val = score_items(list_items(dataset, "val"), out, progress=progress)
     real = _score_folders(calibration, out, progress)
     bias, fit = fit_bias(val, real, policy)
     temperature = fit_temperature([val, real], bias)
-    meta["aggregation"].update(bias=list(bias), temperature=temperature)
-    meta["aggregation"]["calibration"] = {**fit, "calibration_folders": [Path(c).name for c in calibration]}
-    write_metadata(meta_file, meta)
+    calibrated = {**fit, "calibration_folders": [Path(c).name for c in calibration]}
+    meta = replace(meta, aggregation=replace(meta.aggregation, bias=tuple(bias), temperature=temperature,
+                                             extra={"calibration": calibrated}))
+    write_model_meta(meta_file, meta)
     test_summary = summarize(score_items(list_items(dataset, "test"), out, progress=progress))
     # log-odds are free of bias and temperature: the calibration photos need no second pass
     real_summary = summarize(real, bias, temperature) if real is not None else None
     if real_summary is not None:
         real_summary["leave_one_scene_out"] = leave_one_scene_out(val, real, policy)
-    meta["metrics"] = {"patch_accuracy_float": float_acc, "patch_accuracy_int8": int8_acc,
-                       "test": _headline(test_summary),
-                       "calibration": _headline(real_summary) if real_summary else None}
-    write_metadata(meta_file, meta)
+    meta = replace(meta, metrics={"patch_accuracy_float": float_acc, "patch_accuracy_int8": int8_acc,
+                                  "test": _headline(test_summary),
+                                  "calibration": _headline(real_summary) if real_summary else None})
+    write_model_meta(meta_file, meta)
     return QuantizeReport(out, meta_file, float_acc, int8_acc, out.stat().st_size, bias, temperature, test_summary,
                           real_summary)
 

@@ -1,4 +1,4 @@
-"""CLI commands for building data, training, quantizing and evaluating.
+"""``iqa dataset build``, ``iqa train``, ``iqa quantize`` and ``iqa evaluate``.
 
 Each command parses, calls one library function and renders; libraries are imported inside
 the command so `iqa audit` and `iqa check` never pay for them (TensorFlow least of all).
@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 import click
+
+from auditor.defaults import PATCH_SIZE, TRAINING_PATCH_COUNT
 
 
 def _require_tensorflow() -> None:
@@ -74,8 +76,8 @@ def dataset_build(sources: tuple[str, ...], cifar: str | None, cifar_limit: int 
 @click.option("--learning-rate", type=float, default=2e-3, show_default=True)
 @click.option("--patience", type=int, default=5, show_default=True, help="Early-stopping patience (epochs).")
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--patch-size", type=int, default=64, show_default=True)
-@click.option("--patches", "patch_count", type=int, default=24, show_default=True,
+@click.option("--patch-size", type=int, default=PATCH_SIZE, show_default=True)
+@click.option("--patches", "patch_count", type=int, default=TRAINING_PATCH_COUNT, show_default=True,
               help="Most textured patches per image (at most half of the grid).")
 @click.option("--width", type=int, default=16, show_default=True, help="Channels of the first convolution.")
 def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, learning_rate: float, patience: int,
