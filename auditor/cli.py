@@ -45,12 +45,12 @@ def main() -> None:
 
 
 def _parse_fail_on(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
-    from auditor.labels import LABELS
+    from auditor.check import FAIL_ON_CHOICES
 
     labels = tuple(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
-    bad = [v for v in labels if v not in LABELS]
+    bad = [v for v in labels if v not in FAIL_ON_CHOICES]
     if bad or not labels:
-        raise click.BadParameter(f"expected labels among {', '.join(LABELS)} (comma separated), got {value!r}")
+        raise click.BadParameter(f"expected names among {', '.join(FAIL_ON_CHOICES)} (comma separated), got {value!r}")
     return labels
 
 
@@ -75,8 +75,14 @@ _quiet_opt = click.option("--quiet", "-q", is_flag=True, help="No progress or su
 @click.option("--include-hidden", is_flag=True, help="Also audit names starting with a dot.")
 @_quiet_opt
 @click.option("--no-report", is_flag=True, help="Write the CSV only.")
+@click.option("--groups/--no-groups", default=True, show_default=True,
+              help="Group bursts and near-duplicates (columns group, group_kind, best_in_group).")
+@click.option("--list-rejects", "rejects", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the delete candidates (blurry, or not the best of a group), one path per line.")
+@click.option("--null", "null", is_flag=True, help="End each path of --list-rejects with NUL (xargs -0).")
 def audit_command(roots: tuple[str, ...], out_dir: Path, model: str | None, workers: int, max_side: int | None,
-                  resume: bool, include_hidden: bool, quiet: bool, no_report: bool) -> None:
+                  resume: bool, include_hidden: bool, quiet: bool, no_report: bool, groups: bool,
+                  rejects: Path | None, null: bool) -> None:
     """Audit every photo under ROOT... into OUT/audit.csv and OUT/report.html.
 
     Unreadable files get an error row; they do not change the exit status.
@@ -84,11 +90,39 @@ def audit_command(roots: tuple[str, ...], out_dir: Path, model: str | None, work
     from auditor.pipeline import AuditConfig
 
     config = AuditConfig(model_path=model, workers=workers, max_side=max_side, include_hidden=include_hidden)
-    run_audit(roots, out_dir, config, resume=resume, quiet=quiet, report=not no_report)
+    if rejects is not None:
+        _require_rejects_target(rejects, roots)
+    run_audit(roots, out_dir, config, resume=resume, quiet=quiet, report=not no_report, groups=groups)
+    if rejects is not None:
+        _list_rejects(out_dir / CSV_NAME, rejects, null, quiet)
+
+
+def _require_rejects_target(target: Path, roots: tuple[str, ...]) -> None:
+    from auditor.walk import walk_root
+    from reports.culling import may_replace
+
+    if not may_replace(target, [walk_root(r) for r in roots]):  # fail before the audit, not after it
+        raise FatalError(f"{target} exists and is not a list of paths under the audited folders; not overwriting it")
+
+
+def _list_rejects(csv_path: Path, target: Path, null: bool, quiet: bool) -> None:
+    from auditor.walk import printable
+    from reports import csv_io
+    from reports.culling import RejectsTargetError, write_rejects
+
+    try:
+        done = write_rejects((csv_io.row_to_result(r) for r in csv_io.iter_rows(csv_path)), target, null)
+    except (RejectsTargetError, OSError) as exc:
+        raise FatalError(f"cannot write the rejects list: {exc}") from exc
+    if done.skipped:
+        _echo(f"warning: {done.skipped} delete candidates have a line break in their name and are not in the list;"
+              " use --null to list every name")
+    if not quiet:
+        _echo(f"rejects: {done.written} paths in {printable(str(target))}")
 
 
 def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, resume: bool, quiet: bool,
-              report: bool) -> None:
+              report: bool, groups: bool = True) -> None:
     """Audit ``roots`` into ``out_dir`` with progress and summary on stderr (shared by audit and demo)."""
     import contextlib
 
@@ -126,13 +160,16 @@ def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, res
         _echo(f"\ninterrupted: {shown} is valid and holds every file finished so far;"
               " rerun the same command to resume.")
         sys.exit(INTERRUPTED)
-    elapsed = time.monotonic() - started
-    if kept:
-        from auditor.walk import walk_order_key
+    from auditor.walk import walk_order_key
 
-        key = walk_order_key(roots)
-        if not csv_io.is_sorted(csv_path, key):
-            csv_io.rewrite_sorted(csv_path, key)
+    key = walk_order_key(roots)
+    if groups:  # needs every row: recomputed in the final sorted rewrite, so resume gives the same CSV
+        from reports.culling import fill_groups
+
+        csv_io.rewrite_sorted(csv_path, key, update=fill_groups)
+    elif kept and not csv_io.is_sorted(csv_path, key):
+        csv_io.rewrite_sorted(csv_path, key)
+    elapsed = time.monotonic() - started
     summary = _summary(csv_path, roots, info, elapsed, writer.written)
     html_path = _write_report(csv_path, out_dir / REPORT_NAME, summary, info) if report else None
     if not quiet:
@@ -202,7 +239,7 @@ def _print_summary(summary: AuditSummary, csv_path: Path, html_path: Path | None
 @main.command("check", short_help="Pass/fail check for pre-commit hooks and CI.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
 @click.option("--fail-on", default="blurry", show_default=True, callback=_parse_fail_on,
-              help="Comma-separated labels that fail the check, e.g. blurry,sharp.")
+              help="Comma-separated labels or checks that fail the check, e.g. blurry,sharp,exposure.")
 @click.option("--threshold", type=click.FloatRange(min=0.0), default=None,
               help="Fail when p of a --fail-on label is >= this, instead of using the decided label.")
 @click.option("--allow-unreadable", is_flag=True, help="Unreadable files do not fail the check.")
@@ -232,12 +269,15 @@ def check_command(ctx: click.Context, paths: tuple[str, ...], fail_on: tuple[str
 
 
 def _print_finding(finding: Finding) -> None:
+    from auditor.check import EXPOSURE
     from auditor.walk import display_path, printable
 
     r = finding.result
     name = display_path(r.root, r.path)
     if finding.unreadable:
         click.echo(f"{name}: unreadable ({printable(r.error)})")
+    elif finding.label.startswith(EXPOSURE):
+        click.echo(f"{name}: {finding.label} (score={finding.probability:.3f})")
     else:
         click.echo(f"{name}: {finding.label} (p={finding.probability:.3f})")
 

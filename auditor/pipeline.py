@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
+from auditor.phash import to_hex
 from auditor.results import ERROR, OK, AuditResult, encode_patches
 from auditor.walk import iter_image_files, require_roots
 from auditor.workers import Analysis, Task, WorkerStartError, _analyse_in_pool, analyse_file
@@ -171,7 +172,16 @@ def _classify_group(group: list[Analysis], model: LogitsModel, info: ModelInfo) 
 def _facts(a: Analysis) -> dict[str, Any]:
     return dict(path=a.path, root=a.root, bytes=a.bytes, width=a.width, height=a.height, format=a.format,
                 camera=a.exif.get("camera", ""), lens=a.exif.get("lens", ""),
-                exposure_time=a.exif.get("exposure_time", ""), focal_length=a.exif.get("focal_length", ""))
+                exposure_time=a.exif.get("exposure_time", ""), focal_length=a.exif.get("focal_length", ""),
+                captured=a.exif.get("datetime", ""))
+
+
+def _culling(a: Analysis) -> dict[str, Any]:
+    e = a.exposure
+    exposure = {} if e is None else dict(
+        shadows_clipped=e.shadows_clipped, highlights_clipped=e.highlights_clipped,
+        under_exposure=e.under_exposure, over_exposure=e.over_exposure, exposure=e.flag)
+    return dict(phash="" if a.phash is None else to_hex(a.phash), **exposure)
 
 
 def _error_result(a: Analysis) -> AuditResult:
@@ -187,7 +197,7 @@ def _ok_result(a: Analysis, patch_logits: np.ndarray, info: ModelInfo) -> AuditR
         p_blurry=_prob(probs[0]), p_original=_prob(probs[1]), p_sharp=_prob(probs[2]),
         sharpness=round(float(a.sharpness), 3), analysis_width=a.analysis_width,
         analysis_height=a.analysis_height, patch_size=info.policy.size,
-        patches=encode_patches(a.corners, p_blurry_patch), **_facts(a))
+        patches=encode_patches(a.corners, p_blurry_patch), **_facts(a), **_culling(a))
 
 
 def _prob(p: Any) -> float:

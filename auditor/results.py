@@ -14,6 +14,9 @@ class AuditResult:
 
     ``patches`` lists the analysed patches as ``"y:x:p_blurry"`` triples separated by spaces,
     with (y, x) the top-left corner at analysis scale (``analysis_width`` x ``analysis_height``).
+    ``phash`` is the 16-hex-digit perceptual hash; ``exposure`` is ``ok``, ``under`` or ``over``;
+    ``group`` numbers a set of look-alike files (empty when a file has none), ``group_kind``
+    says ``burst``, ``duplicate`` or ``similar`` and ``best_in_group`` is 1 for the frame to keep.
     """
 
     path: str
@@ -38,6 +41,17 @@ class AuditResult:
     analysis_height: int | None = None
     patch_size: int | None = None
     patches: str = ""
+    # culling (appended so the columns above keep their order): see auditor/exposure.py and auditor/grouping.py
+    captured: str = ""
+    phash: str = ""
+    shadows_clipped: float | None = None
+    highlights_clipped: float | None = None
+    under_exposure: float | None = None
+    over_exposure: float | None = None
+    exposure: str = ""
+    group: int | None = None
+    group_kind: str = ""
+    best_in_group: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -48,6 +62,7 @@ class AuditResult:
 
 
 CSV_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(AuditResult))
+GROUP_COLUMNS: tuple[str, ...] = ("group", "group_kind", "best_in_group")  # filled after the audit
 
 
 def encode_patches(corners: Any, p_blurry: Any) -> str:

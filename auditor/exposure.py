@@ -1,0 +1,90 @@
+"""Exposure check: crushed shadows, blown highlights, under- and over-exposure.
+
+Computed from the analysis image the worker already holds (two 256-bin histograms,
+a few milliseconds). Luma is Rec. 601 (OpenCV's RGB -> grey).
+
+Scores and thresholds
+---------------------
+* ``shadows_clipped``: fraction of pixels with luma <= :data:`SHADOW_CLIP` (3 of 255).
+* ``highlights_clipped``: fraction of pixels whose brightest channel is >= :data:`HIGHLIGHT_CLIP`
+  (252 of 255): blown in at least one channel.
+* ``under_exposure``: mean over pixels of ``clip((DARK - luma) / DARK, 0, 1)`` with
+  :data:`DARK` = 64: 0 when no pixel is darker than a quarter of the range, 1 for a black frame.
+* ``over_exposure``: mean of ``clip((luma - BRIGHT) / (255 - BRIGHT), 0, 1)`` with
+  :data:`BRIGHT` = 192: 0 when no pixel is in the top quarter, 1 for a white frame.
+
+Both scores only grow when every pixel gets darker (resp. brighter), so they are
+monotone in an exposure change. The ``exposure`` flag is ``under`` when
+``under_exposure >= UNDER_FLAG`` or ``shadows_clipped >= CLIP_FLAG``, ``over`` when
+``over_exposure >= OVER_FLAG`` or ``highlights_clipped >= CLIP_FLAG``, else ``ok``
+(the larger excess wins when both hold). Night shots and snow scenes are flagged by design:
+the flag says "look at it", not "delete it".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+SHADOW_CLIP = 3
+HIGHLIGHT_CLIP = 252
+DARK = 64
+BRIGHT = 192
+UNDER_FLAG = 0.5
+OVER_FLAG = 0.4
+CLIP_FLAG = 0.25
+OK, UNDER, OVER = "ok", "under", "over"
+FLAGS: tuple[str, ...] = (OK, UNDER, OVER)
+
+_LEVELS = np.arange(256, dtype=np.float64)
+_UNDER_WEIGHT = np.clip((DARK - _LEVELS) / DARK, 0.0, 1.0)
+_OVER_WEIGHT = np.clip((_LEVELS - BRIGHT) / (255 - BRIGHT), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class ExposureStats:
+    """Exposure facts of one image (all fractions and scores in [0, 1])."""
+
+    shadows_clipped: float
+    highlights_clipped: float
+    under_exposure: float
+    over_exposure: float
+
+    @property
+    def flag(self) -> str:
+        """``under``, ``over`` or ``ok`` (thresholds in the module docstring)."""
+        under = max(self.under_exposure / UNDER_FLAG, self.shadows_clipped / CLIP_FLAG)
+        over = max(self.over_exposure / OVER_FLAG, self.highlights_clipped / CLIP_FLAG)
+        if max(under, over) < 1.0:
+            return OK
+        return UNDER if under >= over else OVER
+
+    @property
+    def badness(self) -> float:
+        """One number for tie-breaks: the larger of the two scores (lower is better)."""
+        return max(self.under_exposure, self.over_exposure)
+
+
+def exposure_stats(pixels: np.ndarray) -> ExposureStats:
+    """Exposure statistics of an RGB (or grey) uint8 image.
+
+    Parameters
+    ----------
+    pixels : (h, w, 3) or (h, w) uint8 image.
+    """
+    rgb = np.ascontiguousarray(pixels if pixels.ndim == 3 else np.repeat(pixels[..., None], 3, axis=2))[..., :3]
+    rgb = np.ascontiguousarray(rgb)
+    luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    peak = cv2.max(cv2.max(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
+    n = float(max(luma.size, 1))
+    hist = np.bincount(luma.ravel(), minlength=256).astype(np.float64) / n
+    peak_hist = np.bincount(peak.ravel(), minlength=256).astype(np.float64) / n
+    return ExposureStats(
+        shadows_clipped=_r(hist[:SHADOW_CLIP + 1].sum()), highlights_clipped=_r(peak_hist[HIGHLIGHT_CLIP:].sum()),
+        under_exposure=_r(hist @ _UNDER_WEIGHT), over_exposure=_r(hist @ _OVER_WEIGHT))
+
+
+def _r(value: float) -> float:
+    # 4 decimals: exact CSV round trip and stable comparisons between runs
+    return round(min(1.0, max(0.0, float(value))), 4)
