@@ -1,12 +1,20 @@
 """Group bursts and near-duplicates across a whole audit, and pick the best frame of each.
 
-Candidates come from multi-index hashing, never from an all-pairs loop: the 64-bit
-hash is cut into four 16-bit bands, and a file is compared only with files whose
-hash has some band equal to, or one bit away from, its own. By the pigeonhole
-principle this finds every pair within :data:`GUARANTEED_BITS` (7) bits; a pair is
-joined when it is within :data:`MAX_BITS` and its EXIF agrees (see :func:`compatible`).
-Groups are the connected components (union-find). Cost: about 68 dictionary probes
-per file plus the few candidates found; memory: one small record per file.
+Two sources of candidate pairs, neither an all-pairs loop:
+
+* look-alikes: multi-index hashing. The 64-bit hash is cut into four 16-bit bands and a
+  file is compared only with files whose hash has some band equal to, or one bit away
+  from, its own. By the pigeonhole principle this finds every pair within
+  :data:`GUARANTEED_BITS` (7) bits, and most pairs up to :data:`MAX_BITS` (10), the
+  distance that joins two files (unrelated photos are 14 bits apart or more, 32 typically);
+* bursts: files with an EXIF capture time, sorted by (camera, time); each is compared with
+  the :data:`BURST_NEIGHBOURS` previous frames of its camera within :data:`BURST_WINDOW_S`,
+  and joined at a looser :data:`BURST_BITS` (18): shake and re-framing move a burst's
+  frames up to ~20 bits apart, and the capture time says they belong together.
+
+A pair is joined only when its EXIF agrees (see :func:`compatible`). Groups are the
+connected components (union-find). Cost: about 68 dictionary probes per file plus the
+few candidates found; memory: one small record per file.
 
 Group numbers follow the order of the items (the CSV's walk order), so the same
 rows always give the same groups: a resumed audit ends with the same CSV.
@@ -14,6 +22,7 @@ rows always give the same groups: a resumed audit ends with the same CSV.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,9 +32,12 @@ from auditor.phash import hamming
 BANDS = 4
 BAND_BITS = 16
 GUARANTEED_BITS = BANDS * 2 - 1  # one flipped bit probed per band: any pair within 7 bits is seen
-MAX_BITS = 7
+MAX_BITS = 10
+BURST_BITS = 18
+BURST_NEIGHBOURS = 8
 BURST_WINDOW_S = 60.0  # two frames more than this apart (same camera) are different moments
 DUPLICATE_BITS = 2
+PICK_TOLERANCE = 0.2  # p_blurry closer than this to the burst's lowest is a tie
 BURST, DUPLICATE, SIMILAR = "burst", "duplicate", "similar"
 _MASK = (1 << BAND_BITS) - 1
 
@@ -40,7 +52,7 @@ class Frame:
     captured : EXIF DateTimeOriginal text (``YYYY:MM:DD HH:MM:SS``) or "".
     camera : EXIF camera text or "".
     p_blurry : the blur model's probability (lower is sharper); None ranks last.
-    exposure : exposure badness for tie-breaks (lower is better).
+    exposure_ok : False when the exposure check flagged the file (tie-break).
     sharpness : classical sharpness score, last tie-break (higher is better).
     """
 
@@ -48,7 +60,7 @@ class Frame:
     captured: str = ""
     camera: str = ""
     p_blurry: float | None = None
-    exposure: float = 0.0
+    exposure_ok: bool = True
     sharpness: float = 0.0
 
 
@@ -61,6 +73,7 @@ class Membership:
     kind: str
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def capture_seconds(text: str) -> float | None:
     """Seconds since the epoch of an EXIF date-time text, None when absent or malformed."""
     try:
@@ -130,10 +143,35 @@ def near_pairs(hashes: Sequence[int | None], max_bits: int = MAX_BITS) -> Iterab
         last_same[h] = i
 
 
-def _rank(frame: Frame) -> tuple[float, float, float]:
-    # the blur model first (to 0.01: closer than that is noise), then exposure, then the classical score
-    p = 1.0 if frame.p_blurry is None else frame.p_blurry
-    return round(p, 2), round(frame.exposure, 2), -frame.sharpness
+def timed_pairs(frames: Sequence[Frame], max_bits: int = BURST_BITS, window: float = BURST_WINDOW_S,
+                neighbours: int = BURST_NEIGHBOURS) -> Iterable[tuple[int, int]]:
+    """Pairs of frames shot by one camera within ``window`` seconds whose hashes are within ``max_bits``.
+
+    Each frame is compared with at most ``neighbours`` earlier frames of its camera (time
+    order), so the cost is linear after an ``n log n`` sort.
+    """
+    timed = sorted((f.camera, t, i) for i, f in enumerate(frames)
+                   if f.hash and (t := capture_seconds(f.captured)) is not None)
+    for pos, (camera, t, i) in enumerate(timed):
+        for other_camera, other_t, j in reversed(timed[max(0, pos - neighbours):pos]):
+            if other_camera != camera or t - other_t > window:
+                break
+            if hamming(frames[i].hash or 0, frames[j].hash or 0) <= max_bits:
+                yield i, j
+
+
+def pick_best(frames: Sequence[Frame], tolerance: float = PICK_TOLERANCE) -> int:
+    """Index of the frame to keep: the one the blur model likes most, ties broken by exposure.
+
+    Frames whose ``p_blurry`` is within ``tolerance`` of the lowest count as tied (the model
+    saturates near 0 and 1, so closer values do not rank frames); among those, a frame whose
+    exposure is not flagged comes first, then the highest classical sharpness score, which
+    is comparable here because the frames show the same scene. Earlier frames win exact ties.
+    """
+    p = [1.0 if f.p_blurry is None else f.p_blurry for f in frames]
+    low = min(p)
+    tied = [i for i in range(len(frames)) if p[i] <= low + tolerance]
+    return min(tied, key=lambda i: (not frames[i].exposure_ok, -frames[i].sharpness, i))
 
 
 def _kind(frames: Sequence[Frame]) -> str:
@@ -144,14 +182,15 @@ def _kind(frames: Sequence[Frame]) -> str:
     return DUPLICATE if spread <= DUPLICATE_BITS else SIMILAR
 
 
-def assign_groups(frames: Sequence[Frame], max_bits: int = MAX_BITS,
+def assign_groups(frames: Sequence[Frame], max_bits: int = MAX_BITS, burst_bits: int = BURST_BITS,
                   window: float = BURST_WINDOW_S) -> dict[int, Membership]:
     """Group look-alike frames; returns the membership of every item that has company.
 
     Parameters
     ----------
     frames : one per file, in a stable order (the CSV's walk order).
-    max_bits : largest hash distance that joins two frames.
+    max_bits : largest hash distance that joins two look-alike frames.
+    burst_bits : largest hash distance that joins two frames of one camera shot within ``window``.
     window : seconds within which two frames of one camera can be one burst.
 
     Returns
@@ -166,6 +205,8 @@ def assign_groups(frames: Sequence[Frame], max_bits: int = MAX_BITS,
     for i, j in near_pairs([f.hash for f in frames], max_bits):
         if compatible(frames[i], frames[j], window):
             uf.union(i, j)
+    for i, j in timed_pairs(frames, burst_bits, window):
+        uf.union(i, j)
     members: dict[int, list[int]] = defaultdict(list)
     for i in range(len(frames)):
         members[uf.find(i)].append(i)
@@ -174,7 +215,7 @@ def assign_groups(frames: Sequence[Frame], max_bits: int = MAX_BITS,
     for root in sorted(r for r, m in members.items() if len(m) > 1):  # a root is its smallest index
         number += 1
         idx = members[root]
-        best = min(idx, key=lambda i: (_rank(frames[i]), i))
+        best = idx[pick_best([frames[i] for i in idx])]
         kind = _kind([frames[i] for i in idx])
         out.update({i: Membership(number, i == best, kind) for i in idx})
     return out

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from auditor.exposure import OK as OK_EXPOSURE
 from auditor.grouping import Frame, assign_groups
 from auditor.labels import BLURRY
 from auditor.phash import from_hex
@@ -29,10 +30,10 @@ def _number(cell: str) -> float | None:
 
 def _frame(row: dict[str, str]) -> Frame:
     ok = row.get("status") == OK
-    exposure = max(_number(row.get("under_exposure", "")) or 0.0, _number(row.get("over_exposure", "")) or 0.0)
     return Frame(hash=from_hex(row.get("phash", "")) if ok else None, captured=restore(row.get("captured", "")),
                  camera=restore(row.get("camera", "")), p_blurry=_number(row.get("p_blurry", "")),
-                 exposure=exposure, sharpness=_number(row.get("sharpness", "")) or 0.0)
+                 exposure_ok=restore(row.get("exposure", "")) in ("", OK_EXPOSURE),
+                 sharpness=_number(row.get("sharpness", "")) or 0.0)
 
 
 def fill_groups(rows: Sequence[dict[str, str]]) -> int:
