@@ -95,7 +95,7 @@ def test_flagged_table_sorted_capped_and_counted(photos: Path, tmp_path: Path) -
     rows = [ok_row(photos, f"f{i:02d}.jpg", "blurry", 0.4 + i * 0.02) for i in range(12)]
     out = write_audit_report(rows, tmp_path / "r.html", summary_of(rows, photos), flagged_cap=5)
     section = out.read_text(encoding="utf-8").split('id="flagged-blurry"', 1)[1].split("</section>", 1)[0]
-    listed = re.findall(r'<td class="path" title="[^"]*">([^<]*)</td>', section)
+    listed = re.findall(r'<td class="path" title="[^"]*"><a href="[^"]*">([^<]*)</a></td>', section)
     assert listed == ["f11.jpg", "f10.jpg", "f09.jpg", "f08.jpg", "f07.jpg"]
     assert "7 more blurry files omitted" in section
 
@@ -142,9 +142,11 @@ def test_bounded_size_for_many_rows(photos: Path, tmp_path: Path) -> None:
     summary = AuditSummary(3000, 60, {"blurry": 980, "original": 980, "sharp": 980}, 60.0, "m", "1")
     out = write_audit_report(rows(), tmp_path / "big.html", summary, flagged_cap=100)
     html = out.read_text(encoding="utf-8")
-    assert out.stat().st_size < 2_000_000
-    assert html.count("data:image/jpeg;base64,") <= 2 * 3 * 24 + 2 * 40
-    assert html.count("<tr>") < 2 * 100 + 60 + 20
+    # every flagged row has a thumbnail and its patch map; 100 delete candidates have a thumbnail
+    assert html.count("data:image/jpeg;base64,") <= 2 * 3 * 24 + 2 * 2 * 100 + 100
+    assert out.stat().st_size < 4_000_000
+    assert html.count("<tr>") < 2 * 100 + 300 + 60 + 20
+    assert "680 more omitted" in html  # delete candidates beyond the 300 listed
     assert "880 more blurry files omitted" in html
 
 
