@@ -78,7 +78,7 @@ def _fmt_files(value: int | None, noun: str = "file") -> str:
 
 
 def _fmt_pct(value: float | None) -> str:
-    return "0" if not value else f"{min(100.0, max(0.0, value * 100)):.1f}"
+    return "0.0" if not value else f"{min(100.0, max(0.0, value * 100)):.1f}"
 
 
 def _finite(value: Any) -> float | None:

@@ -172,3 +172,21 @@ def test_training_report_without_data(tmp_path: Path) -> None:
     out = write_training_report(tmp_path, history=None, confusion=None, labels=LABELS3, misclassified=[],
                                 metrics=None, title="Empty")
     assert "No plots" in out.read_text(encoding="utf-8") and not (tmp_path / "curves.png").exists()
+
+
+def test_one_file_is_not_one_files(photos: Path, tmp_path: Path) -> None:
+    rows = [ok_row(photos, "a.jpg", "blurry", 0.9)]
+    html = write_audit_report(rows, tmp_path / "r.html", summary_of(rows, photos)).read_text(encoding="utf-8")
+    assert "1 files" not in html
+    assert re.search(r'Flagged <span class="badge l-blurry">blurry</span> <span class="muted">1 file</span>', html)
+    assert 'href="#plots">Distributions</a>' in html and ">Plots<" not in html
+
+
+def test_count_axes_have_integer_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    seen = []
+    monkeypatch.setattr(plots, "_render", lambda fig: seen.append([ax.yaxis.get_major_locator() for ax in fig.axes]))
+    plots.probability_histogram_png({"blurry": np.array([0.9])})
+    plots.sharpness_distribution_png({"blurry": np.array([50.0])})
+    assert len(seen) == 2 and all(isinstance(loc, MaxNLocator) and loc._integer for locs in seen for loc in locs)
