@@ -163,10 +163,10 @@ def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, res
     from auditor.walk import walk_order_key
 
     key = walk_order_key(roots)
-    if groups:  # needs every row: recomputed in the final sorted rewrite, so resume gives the same CSV
-        from reports.culling import fill_groups
+    if groups:  # needs every row: recomputed from all rows each run, so resume gives the same CSV
+        from reports.culling import regroup_csv
 
-        csv_io.rewrite_sorted(csv_path, key, update=fill_groups)
+        regroup_csv(csv_path, key)
     elif kept and not csv_io.is_sorted(csv_path, key):
         csv_io.rewrite_sorted(csv_path, key)
     elapsed = time.monotonic() - started

@@ -7,16 +7,19 @@ ends with exactly the CSV an uninterrupted one writes.
 """
 from __future__ import annotations
 
+import csv
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from auditor.exposure import OK as OK_EXPOSURE
-from auditor.grouping import Frame, assign_groups
+from auditor.grouping import Frame, Membership, assign_groups
 from auditor.labels import BLURRY
 from auditor.phash import from_hex
-from auditor.results import GROUP_COLUMNS, OK, AuditResult
+from auditor.results import CSV_COLUMNS, GROUP_COLUMNS, OK, AuditResult
+from reports import csv_io
 from reports.atomic import atomic_output
 from reports.csv_io import neutralise, restore
 
@@ -50,9 +53,35 @@ def fill_groups(rows: Sequence[dict[str, str]]) -> int:
     """
     groups = assign_groups([_frame(row) for row in rows])
     for i, row in enumerate(rows):
-        m = groups.get(i)
-        cells = ("", "", "") if m is None else (str(m.group), neutralise(m.kind), str(int(m.best)))
-        row.update(zip(GROUP_COLUMNS, cells))
+        _set_cells(row, groups.get(i))
+    return len({m.group for m in groups.values()})
+
+
+def _set_cells(row: dict[str, str], membership: Membership | None) -> None:
+    m = membership
+    cells = ("", "", "") if m is None else (str(m.group), neutralise(m.kind), str(int(m.best)))
+    row.update(zip(GROUP_COLUMNS, cells))
+
+
+def regroup_csv(path: str | Path, key: Callable[[str, str], Any]) -> int:
+    """Recompute the group columns of an audit CSV (and sort it), atomically; returns the group count.
+
+    A CSV already in walk order (any uninterrupted run) is streamed twice: once for the
+    grouping facts (a small record per file), once to write the new file, so memory stays
+    O(files) records, not O(files) rows. Otherwise (after a resume) it goes through
+    :func:`reports.csv_io.rewrite_sorted`, which sorts in memory.
+    """
+    if not csv_io.is_sorted(path, key):
+        counted: list[int] = []
+        csv_io.rewrite_sorted(path, key, update=lambda rows: counted.append(fill_groups(rows)))
+        return counted[0]
+    groups = assign_groups([_frame(row) for row in csv_io.iter_rows(path)])
+    with atomic_output(Path(path), fsync=True, encoding=csv_io.ENCODING, errors=csv_io.ERRORS, newline="") as fh:
+        writer = csv.writer(fh, lineterminator=csv_io.LINE_END)
+        writer.writerow(CSV_COLUMNS)
+        for i, row in enumerate(csv_io.iter_rows(path)):
+            _set_cells(row, groups.get(i))
+            writer.writerow([row.get(c, "") for c in CSV_COLUMNS])
     return len({m.group for m in groups.values()})
 
 
