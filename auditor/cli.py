@@ -80,9 +80,11 @@ _quiet_opt = click.option("--quiet", "-q", is_flag=True, help="No progress or su
 @click.option("--list-rejects", "rejects", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the delete candidates (blurry, or not the best of a group), one path per line.")
 @click.option("--null", "null", is_flag=True, help="End each path of --list-rejects with NUL (xargs -0).")
+@click.option("--xmp", "xmp", type=click.Choice(["out", "beside"]), default=None,
+              help="Write XMP sidecars (rating/label) to OUT/xmp/, or beside the photos; never over foreign ones.")
 def audit_command(roots: tuple[str, ...], out_dir: Path, model: str | None, workers: int, max_side: int | None,
                   resume: bool, include_hidden: bool, quiet: bool, no_report: bool, groups: bool,
-                  rejects: Path | None, null: bool) -> None:
+                  rejects: Path | None, null: bool, xmp: str | None) -> None:
     """Audit every photo under ROOT... into OUT/audit.csv and OUT/report.html.
 
     Unreadable files get an error row; they do not change the exit status.
@@ -90,35 +92,15 @@ def audit_command(roots: tuple[str, ...], out_dir: Path, model: str | None, work
     from auditor.pipeline import AuditConfig
 
     config = AuditConfig(model_path=model, workers=workers, max_side=max_side, include_hidden=include_hidden)
+    from auditor import cli_cull
+
     if rejects is not None:
-        _require_rejects_target(rejects, roots)
+        cli_cull.require_rejects_target(rejects, roots)
     run_audit(roots, out_dir, config, resume=resume, quiet=quiet, report=not no_report, groups=groups)
     if rejects is not None:
-        _list_rejects(out_dir / CSV_NAME, rejects, null, quiet)
-
-
-def _require_rejects_target(target: Path, roots: tuple[str, ...]) -> None:
-    from auditor.walk import walk_root
-    from reports.culling import may_replace
-
-    if not may_replace(target, [walk_root(r) for r in roots]):  # fail before the audit, not after it
-        raise FatalError(f"{target} exists and is not a list of paths under the audited folders; not overwriting it")
-
-
-def _list_rejects(csv_path: Path, target: Path, null: bool, quiet: bool) -> None:
-    from auditor.walk import printable
-    from reports import csv_io
-    from reports.culling import RejectsTargetError, write_rejects
-
-    try:
-        done = write_rejects((csv_io.row_to_result(r) for r in csv_io.iter_rows(csv_path)), target, null)
-    except (RejectsTargetError, OSError) as exc:
-        raise FatalError(f"cannot write the rejects list: {exc}") from exc
-    if done.skipped:
-        _echo(f"warning: {done.skipped} delete candidates have a line break in their name and are not in the list;"
-              " use --null to list every name")
-    if not quiet:
-        _echo(f"rejects: {done.written} paths in {printable(str(target))}")
+        cli_cull.list_rejects(out_dir / CSV_NAME, rejects, null, quiet)
+    if xmp is not None:
+        cli_cull.write_sidecars(out_dir / CSV_NAME, out_dir, beside=xmp == "beside", quiet=quiet)
 
 
 def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, resume: bool, quiet: bool,

@@ -94,10 +94,11 @@ def audit_ratio(tree: Path, work: Path, rounds: int, workers: int) -> float:
 def _synthetic_csv(path: Path, n: int, seed: int = 0) -> None:
     """``n`` ok rows: a third in bursts of 4 (near hashes, EXIF 1 s apart), the rest random hashes."""
     rng = np.random.default_rng(seed)
-    rows = []
+    rows, base = [], 0
     for i in range(n):
         burst, frame = divmod(i, 4)
-        base = int(rng.integers(0, 2**63)) if i >= n // 3 or frame == 0 else base  # noqa: F821
+        if i >= n // 3 or frame == 0:
+            base = int(rng.integers(0, 2**63))
         h = base ^ (1 << int(rng.integers(0, 64))) if frame and i < n // 3 else base
         captured = f"2024:06:01 {burst // 3600 % 24:02d}:{burst // 60 % 60:02d}:{frame:02d}" if i < n // 3 else ""
         rows.append(AuditResult(path=f"d{i // 1000}/img_{i:06d}.jpg", status="ok", label="original",
