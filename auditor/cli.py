@@ -142,20 +142,30 @@ def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, res
         _echo(f"\ninterrupted: {shown} is valid and holds every file finished so far;"
               " rerun the same command to resume.")
         sys.exit(INTERRUPTED)
-    from auditor.walk import walk_order_key
-
-    key = walk_order_key(roots)
-    if groups:  # needs every row: recomputed from all rows each run, so resume gives the same CSV
-        from reports.culling import regroup_csv
-
-        regroup_csv(csv_path, key)
-    elif kept and not csv_io.is_sorted(csv_path, key):
-        csv_io.rewrite_sorted(csv_path, key)
+    _finish_csv(csv_path, roots, kept=bool(kept), groups=groups)
     elapsed = time.monotonic() - started
     summary = _summary(csv_path, roots, info, elapsed, writer.written)
     html_path = _write_report(csv_path, out_dir / REPORT_NAME, summary, info) if report else None
     if not quiet:
         _print_summary(summary, csv_path, html_path)
+
+
+def _finish_csv(csv_path: Path, roots: tuple[str, ...], *, kept: bool, groups: bool) -> None:
+    """Group (needs every row: recomputed each run, so a resumed run ends with the same CSV) and sort."""
+    from auditor.walk import printable, walk_order_key
+    from reports import csv_io
+
+    key = walk_order_key(roots)
+    try:
+        if groups:
+            from reports.culling import regroup_csv
+
+            regroup_csv(csv_path, key)
+        elif kept and not csv_io.is_sorted(csv_path, key):
+            csv_io.rewrite_sorted(csv_path, key)
+    except KeyboardInterrupt:  # the rewrite is atomic: the CSV is the one the audit left
+        _echo(f"\ninterrupted: {printable(str(csv_path))} is valid; rerun the same command to finish.")
+        sys.exit(INTERRUPTED)
 
 
 def _progress(roots: tuple[str, ...], config: AuditConfig, done: set[tuple[str, str]], quiet: bool) -> tqdm:
