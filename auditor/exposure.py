@@ -22,7 +22,8 @@ the flag says "look at it", not "delete it".
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -88,3 +89,14 @@ def exposure_stats(pixels: np.ndarray) -> ExposureStats:
 def _r(value: float) -> float:
     # 4 decimals: exact CSV round trip and stable comparisons between runs
     return round(min(1.0, max(0.0, float(value))), 4)
+
+
+# the check's CSV column group, in order (registry form: ``Check("exposure", COLUMNS, measure)``)
+COLUMNS: dict[str, type] = {"shadows_clipped": float, "highlights_clipped": float, "under_exposure": float,
+                            "over_exposure": float, "exposure": str}
+
+
+def measure(pixels: np.ndarray) -> dict[str, Any]:
+    """The exposure check's column values for one analysis image."""
+    stats = exposure_stats(pixels)
+    return {**asdict(stats), "exposure": stats.flag}

@@ -7,6 +7,8 @@ Pure NumPy/OpenCV, computed from the pixels the worker has already decoded.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 
@@ -58,3 +60,12 @@ def from_hex(text: str) -> int | None:
 def hamming(a: int, b: int) -> int:
     """Number of differing bits between two hashes."""
     return (a ^ b).bit_count()
+
+
+# the hash's CSV column (registry form: ``Check("phash", COLUMNS, measure)``)
+COLUMNS: dict[str, type] = {"phash": str}
+
+
+def measure(pixels: np.ndarray) -> dict[str, Any]:
+    """The ``phash`` column for one analysis image."""
+    return {"phash": to_hex(dct_hash(pixels))}

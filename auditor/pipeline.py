@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
-from auditor.phash import to_hex
 from auditor.results import ERROR, OK, AuditResult, encode_patches
 from auditor.walk import iter_image_files, require_roots
 from auditor.workers import Analysis, Task, WorkerStartError, _analyse_in_pool, analyse_file
@@ -176,14 +175,6 @@ def _facts(a: Analysis) -> dict[str, Any]:
                 captured=a.exif.get("datetime", ""))
 
 
-def _culling(a: Analysis) -> dict[str, Any]:
-    e = a.exposure
-    exposure = {} if e is None else dict(
-        shadows_clipped=e.shadows_clipped, highlights_clipped=e.highlights_clipped,
-        under_exposure=e.under_exposure, over_exposure=e.over_exposure, exposure=e.flag)
-    return dict(phash="" if a.phash is None else to_hex(a.phash), **exposure)
-
-
 def _error_result(a: Analysis) -> AuditResult:
     return AuditResult(status=ERROR, error=a.error or "unknown error", **_facts(a))
 
@@ -197,7 +188,7 @@ def _ok_result(a: Analysis, patch_logits: np.ndarray, info: ModelInfo) -> AuditR
         p_blurry=_prob(probs[0]), p_original=_prob(probs[1]), p_sharp=_prob(probs[2]),
         sharpness=round(float(a.sharpness), 3), analysis_width=a.analysis_width,
         analysis_height=a.analysis_height, patch_size=info.policy.size,
-        patches=encode_patches(a.corners, p_blurry_patch), **_facts(a), **_culling(a))
+        patches=encode_patches(a.corners, p_blurry_patch), **_facts(a), **a.checks)
 
 
 def _prob(p: Any) -> float:

@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from auditor.exposure import ExposureStats, exposure_stats
+from auditor import exposure, phash
 from auditor.imaging import ImageLoadError, open_image
 from auditor.patches import PatchPolicy, select_patches
-from auditor.phash import dct_hash
 from auditor.sharpness import laplacian_variance
 
 FILES_IN_FLIGHT_PER_WORKER = 4
@@ -53,8 +52,7 @@ class Analysis:
     patches: np.ndarray | None = None
     corners: np.ndarray | None = None
     logits: np.ndarray | None = None  # (n, labels) when the worker ran the model
-    phash: int | None = None
-    exposure: ExposureStats | None = None
+    checks: dict[str, Any] = field(default_factory=dict)  # culling columns: phash, exposure
 
     @classmethod
     def failed(cls, task: Task, reason: str, size: int | None = None) -> Analysis:
@@ -99,7 +97,7 @@ def analyse_file(task: Task) -> Analysis:
         img = open_image(full, task.max_side)
         chosen = select_patches(img.pixels, task.policy)
         sharpness = laplacian_variance(img.pixels)
-        phash, exposure = dct_hash(img.pixels), exposure_stats(img.pixels)  # culling facts, same pixels
+        checks = {**phash.measure(img.pixels), **exposure.measure(img.pixels)}  # culling, same pixels
         logits = _worker_model(task.model_path).logits(chosen.patches) if task.model_path else None
     except ImageLoadError as exc:
         return Analysis.failed(task, str(exc) or "cannot decode", size)
@@ -109,7 +107,7 @@ def analyse_file(task: Task) -> Analysis:
     exif = {k: _clean_text(v) for k, v in img.exif.items()}
     patches = None if logits is not None else chosen.patches  # logits are 1 % of the bytes to send back
     return Analysis(task.root, task.path, size, None, img.width, img.height, _clean_text(img.format, 32), exif,
-                    w, h, sharpness, patches, chosen.corners, logits, phash=phash, exposure=exposure)
+                    w, h, sharpness, patches, chosen.corners, logits, checks)
 
 
 _MODELS: dict[str, Any] = {}
