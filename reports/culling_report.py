@@ -38,16 +38,21 @@ def file_href(result: AuditResult, report_dir: Path) -> str:
 
 
 class ThumbMemo:
-    """``make_thumb`` with a per-report memory: one decode per file and size."""
+    """``make_thumb`` with a per-report memory: one decode per file and size.
+
+    The patch map is drawn only when asked (the burst strips and plain lists do not need
+    it); a file first seen without one is decoded again only if a later caller wants its map.
+    """
 
     def __init__(self) -> None:
         self._seen: dict[tuple[str, str, int], Thumb] = {}
 
-    def __call__(self, result: AuditResult, side: int) -> Thumb:
+    def __call__(self, result: AuditResult, side: int, with_map: bool = True) -> Thumb:
         key = (result.root, result.path, side)
-        if key not in self._seen:
-            self._seen[key] = make_thumb(result, side, with_map=True)
-        return self._seen[key]
+        found = self._seen.get(key)
+        if found is None or (with_map and not found.map_src and not found.error and result.patches):
+            found = self._seen[key] = make_thumb(result, side, with_map=with_map)
+        return found
 
 
 @dataclass
@@ -93,15 +98,15 @@ class CullDigest:
         elif r.best_in_group == 1:  # the best frame is always shown
             members[-1] = r
 
-    def context(self, row: Callable[..., dict[str, Any]], thumb: Callable[[AuditResult, int], Thumb],
+    def context(self, row: Callable[..., dict[str, Any]], thumb: Callable[[AuditResult, int, bool], Thumb],
                 strip_side: int, small_side: int) -> dict[str, Any]:
         """Template data; ``row(result, thumb)`` renders one file as the report does everywhere."""
         bursts = [{"group": g, "kind": self.group_kinds.get(g) or "group", "size": self.group_sizes[g],
-                   "frames": [row(r, thumb(r, strip_side)) | {"best": r.best_in_group == 1} for r in members]}
+                   "frames": [row(r, thumb(r, strip_side, False)) | {"best": r.best_in_group == 1} for r in members]}
                   for g, members in sorted(self.groups.items())]
-        rejects = [row(r, thumb(r, small_side) if i < self.reject_thumbs else None) | {"reason": reason}
+        rejects = [row(r, thumb(r, small_side, False) if i < self.reject_thumbs else None) | {"reason": reason}
                    for i, (r, reason) in enumerate(self.rejects)]
-        exposure = [row(r, thumb(r, small_side)) for r in self.exposure]
+        exposure = [row(r, thumb(r, small_side, False)) for r in self.exposure]
         return {"bursts": bursts, "group_total": len(self.group_sizes),
                 "grouped_files": sum(self.group_sizes.values()),
                 "rejects": rejects, "reject_total": self.reject_total, "exposure": exposure,
