@@ -190,3 +190,18 @@ def test_count_axes_have_integer_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
     plots.probability_histogram_png({"blurry": np.array([0.9])})
     plots.sharpness_distribution_png({"blurry": np.array([50.0])})
     assert len(seen) == 2 and all(isinstance(loc, MaxNLocator) and loc._integer for locs in seen for loc in locs)
+
+
+def test_a_file_in_several_sections_is_decoded_once_per_size(photos: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from reports import thumbnails
+
+    calls: list[tuple[str, int]] = []
+    real = thumbnails.load_thumbnail
+    monkeypatch.setattr(thumbnails, "load_thumbnail", lambda p, side=240: calls.append((str(p), side)) or real(p, side))
+    burst = dict(group=1, group_kind="burst")
+    rows = [ok_row(photos, "a.jpg", "blurry", 0.9, best_in_group=0, **burst),  # gallery, flagged, rejects, strip
+            ok_row(photos, "b.jpg", "original", 0.8, best_in_group=1, **burst)]
+    html = write_audit_report(rows, tmp_path / "r.html", summary_of(rows, photos)).read_text(encoding="utf-8")
+    assert 'id="burst-1"' in html and "not the best of burst 1" in html
+    assert sorted(calls) == sorted(set(calls)) and len(calls) == 3  # a.jpg at 240 and 96 px, b.jpg at 240 px
