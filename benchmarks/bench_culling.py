@@ -162,7 +162,8 @@ def main() -> None:
         files = sum(1 for _ in csv_io.iter_rows(work / "quality" / "audit.csv"))
         if args.rounds:
             audit_ratio(tree, work, args.rounds, args.workers)
-        grouping_cost(args.synthetic, work, files / seconds)
+        if args.synthetic:
+            grouping_cost(args.synthetic, work, files / seconds)
 
 
 if __name__ == "__main__":
