@@ -71,7 +71,8 @@ def quality(tree: Path, out: Path, workers: int) -> float:
           f"{len(truth['unrelated'])} unrelated; audit {seconds:.1f} s")
     print(f"grouping: pairwise recall {recall:.3f}, precision {precision:.3f}; "
           f"groups found whole {whole}/{len(true_groups)}; {len(found)} groups in the CSV")
-    print(f"best frame = least shaken frame in {picked}/{len(truth['bursts'])} bursts ({picked / len(truth['bursts']):.1%})")
+    bursts = len(truth["bursts"])
+    print(f"best frame = least shaken frame in {picked}/{bursts} bursts ({picked / bursts:.1%})")
     return seconds
 
 
