@@ -40,7 +40,7 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif"}
 )
-_EXIF_TAGS = {0x010F: "make", 0x0110: "camera", 0x829A: "exposure_time", 0x920A: "focal_length", 0xA434: "lens"}
+_EXIF_TAGS = {0x010F: "make", 0x0110: "camera", 0x829A: "exposure_time", 0x920A: "focal_length", 0xA434: "lens", 0x9003: "datetime"}
 
 
 class ImageLoadError(Exception):

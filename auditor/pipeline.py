@@ -172,7 +172,8 @@ def _classify_group(group: list[Analysis], model: LogitsModel, info: ModelInfo) 
 def _facts(a: Analysis) -> dict[str, Any]:
     return dict(path=a.path, root=a.root, bytes=a.bytes, width=a.width, height=a.height, format=a.format,
                 camera=a.exif.get("camera", ""), lens=a.exif.get("lens", ""),
-                exposure_time=a.exif.get("exposure_time", ""), focal_length=a.exif.get("focal_length", ""))
+                exposure_time=a.exif.get("exposure_time", ""), focal_length=a.exif.get("focal_length", ""),
+                captured=a.exif.get("datetime", ""))
 
 
 def _error_result(a: Analysis) -> AuditResult:
