@@ -19,8 +19,9 @@ import numpy as np
 
 from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
 from auditor.results import ERROR, OK, AuditResult, encode_patches
-from auditor.walk import iter_image_files, require_roots
-from auditor.workers import Analysis, Task, WorkerStartError, _analyse_in_pool, analyse_file
+from auditor.walk import WalkStats, iter_image_files, require_roots
+from auditor.workers import (Analysis, Task, WorkerStartError, _analyse_in_pool, analyse_file,
+                             refuse_in_bootstrapping_child)
 
 __all__ = ["AuditConfig", "audit", "audit_dataframe", "Analysis", "Task", "WorkerStartError", "analyse_file",
            "available_cores", "resolve_workers"]
@@ -47,8 +48,9 @@ class AuditConfig:
     workers : decoding processes; 0 uses every available core, 1 decodes in-process.
     max_side : long side of the analysis scale; None uses the model's own (recommended).
     include_hidden : also audit names starting with ``.``.
-    file_timeout : seconds a worker may spend on one file before the file is reported as
-        an error and the pool restarted (guards against a decoder that hangs or crashes).
+    file_timeout : seconds one file may take (decode, patches, model) before it becomes an
+        error row, in every mode: a timer in the decoding process, and in a pool the parent
+        also restarts workers that stay silent longer (a decoder that hangs or crashes).
     in_process_up_to : when the run has at most this many files, decode in-process: a pool's
         start-up would cost more than it saves (0: decide by ``workers`` alone).
     """
@@ -57,7 +59,7 @@ class AuditConfig:
     workers: int = 0
     max_side: int | None = None
     include_hidden: bool = False
-    file_timeout: float = 300.0
+    file_timeout: float = 60.0
     in_process_up_to: int = 0
 
 
@@ -70,13 +72,24 @@ def available_cores() -> int:
 
 
 def resolve_workers(workers: int) -> int:
-    """Number of decoding processes for a ``workers`` setting (0 = all cores)."""
-    return workers if workers > 0 else available_cores()
+    """Number of decoding processes for a ``workers`` setting (0 = all cores; never more than the cores:
+    extra processes only compete for them)."""
+    return min(workers, available_cores()) if workers > 0 else available_cores()
+
+
+class AuditConfigError(ValueError):
+    """Settings that cannot give right verdicts (e.g. an analysis scale smaller than a patch)."""
+
+
+def check_max_side(max_side: int, info: ModelInfo) -> None:
+    """Raise :class:`AuditConfigError` when ``max_side`` is smaller than the model's patch."""
+    if max_side < info.policy.size:
+        raise AuditConfigError(f"max side {max_side} is smaller than the model's {info.policy.size}px patches")
 
 
 def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditConfig(),
           skip: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
-          classifier: LogitsModel | None = None) -> Iterator[AuditResult]:
+          classifier: LogitsModel | None = None, walk_stats: WalkStats | None = None) -> Iterator[AuditResult]:
     """Audit every image under ``roots``, one :class:`AuditResult` per file, in walk order.
 
     Parameters
@@ -85,6 +98,7 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
     config : run settings.
     skip : ``(root, path)`` keys to leave out, e.g. rows already in a resumed CSV.
     classifier : replaces the TFLite interpreter (tests); must return float logits.
+    walk_stats : counts the files the walk leaves out (hidden, not images, not regular files).
 
     Returns
     -------
@@ -98,12 +112,17 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
         Missing or unusable model (raised here, before any file is read).
     FileNotFoundError
         A root does not exist (raised here).
+    AuditConfigError
+        ``max_side`` smaller than the model's patch size.
     """
-    roots = [os.fspath(r) for r in roots]
+    refuse_in_bootstrapping_child()  # a script without a __main__ guard, re-run by a spawned worker
+    roots = [os.path.expanduser(os.fspath(r)) for r in roots]
     require_roots(roots)  # fail now: the walk itself only runs once the results are iterated
-    info = load_model_info(config.model_path)
+    info = load_model_info(os.path.expanduser(os.fspath(config.model_path)) if config.model_path else None)
+    check_max_side(config.max_side or info.max_side, info)
     model = classifier if classifier is not None else _load_classifier(info)
-    return _audit_stream(roots, config, frozenset(skip), info, model, injected=classifier is not None)
+    return _audit_stream(roots, config, frozenset(skip), info, model, injected=classifier is not None,
+                         walk_stats=walk_stats)
 
 
 def _load_classifier(info: ModelInfo) -> PatchClassifier:
@@ -120,10 +139,11 @@ def _load_classifier(info: ModelInfo) -> PatchClassifier:
 
 
 def _audit_stream(roots: Sequence[str], config: AuditConfig, skip: frozenset[tuple[str, str]],
-                  info: ModelInfo, model: LogitsModel, injected: bool) -> Iterator[AuditResult]:
+                  info: ModelInfo, model: LogitsModel, injected: bool,
+                  walk_stats: WalkStats | None = None) -> Iterator[AuditResult]:
     max_side = config.max_side or info.max_side
     workers = resolve_workers(config.workers)
-    files = (key for key in iter_image_files(roots, config.include_hidden) if key not in skip)
+    files = (key for key in iter_image_files(roots, config.include_hidden, walk_stats) if key not in skip)
     if config.in_process_up_to:  # peek at the walk instead of walking twice
         head = list(itertools.islice(files, config.in_process_up_to + 1))
         workers = 1 if len(head) <= config.in_process_up_to else workers
@@ -132,7 +152,7 @@ def _audit_stream(roots: Sequence[str], config: AuditConfig, skip: frozenset[tup
     # cores and only logits travel back. In-process (or with an injected model) the parent
     # classifies a few images per invoke.
     worker_model = str(info.path) if workers > 1 and not injected else None
-    tasks = (Task(root, path, max_side, info.policy, worker_model) for root, path in files)
+    tasks = (Task(root, path, max_side, info.policy, worker_model, config.file_timeout) for root, path in files)
     analyses = (map(analyse_file, tasks) if workers == 1
                 else _analyse_in_pool(tasks, workers, config.file_timeout))
     try:
@@ -171,7 +191,8 @@ def _classify_group(group: list[Analysis], model: LogitsModel, info: ModelInfo) 
 def _facts(a: Analysis) -> dict[str, Any]:
     return dict(path=a.path, root=a.root, bytes=a.bytes, width=a.width, height=a.height, format=a.format,
                 camera=a.exif.get("camera", ""), lens=a.exif.get("lens", ""),
-                exposure_time=a.exif.get("exposure_time", ""), focal_length=a.exif.get("focal_length", ""))
+                exposure_time=a.exif.get("exposure_time", ""), focal_length=a.exif.get("focal_length", ""),
+                warnings=a.warnings)
 
 
 def _error_result(a: Analysis) -> AuditResult:

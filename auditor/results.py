@@ -38,6 +38,7 @@ class AuditResult:
     analysis_height: int | None = None
     patch_size: int | None = None
     patches: str = ""
+    warnings: str = ""  # decoder warnings and messages for this file (kept off the terminal)
 
     @property
     def ok(self) -> bool:

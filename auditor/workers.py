@@ -6,6 +6,7 @@ decoder (the file becomes an error row) and never lets Ctrl-C reach the workers.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from collections import deque
@@ -16,11 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from auditor.capture import Capture, FileTimeout, join_notes, time_limit
 from auditor.imaging import ImageLoadError, open_image
 from auditor.patches import PatchPolicy, select_patches
 from auditor.sharpness import laplacian_variance
 
 FILES_IN_FLIGHT_PER_WORKER = 4
+# The parent gives a worker this much longer than the per-file limit before it kills the pool:
+# the worker's own timer normally reports the file first, without a restart.
+POOL_TIMEOUT_MARGIN = 10.0
 
 @dataclass(frozen=True)
 class Task:
@@ -31,6 +36,7 @@ class Task:
     max_side: int
     policy: PatchPolicy
     model_path: str | None = None  # set: the worker runs the model and sends logits, not patches
+    timeout: float = 0.0  # seconds one file may take (0: no limit)
 
 
 @dataclass(frozen=True)
@@ -51,20 +57,64 @@ class Analysis:
     patches: np.ndarray | None = None
     corners: np.ndarray | None = None
     logits: np.ndarray | None = None  # (n, labels) when the worker ran the model
+    warnings: str = ""  # what the decoders warned about or printed, for this file only
 
     @classmethod
-    def failed(cls, task: Task, reason: str, size: int | None = None) -> Analysis:
-        return cls(task.root, task.path, bytes=size, error=reason)
+    def failed(cls, task: Task, reason: str, size: int | None = None, notes: str = "") -> Analysis:
+        return cls(task.root, task.path, bytes=size, error=reason, warnings=notes)
 
 
 def init_worker() -> None:
-    """Pool initializer: leave Ctrl-C to the parent and keep OpenCV single-threaded."""
+    """Pool initializer: leave Ctrl-C to the parent, die with it, keep OpenCV single-threaded."""
     import signal
 
     import cv2
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
     cv2.setNumThreads(1)
+
+
+def _die_with_parent() -> None:
+    """A parent killed with SIGKILL cannot stop its workers: have the kernel kill them (Linux), or
+    poll for the parent's exit (elsewhere)."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, 9, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG, SIGKILL
+            if os.getppid() != parent:  # the parent died before the call
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="iqa-parent-watch", daemon=True).start()
+
+
+def refuse_in_bootstrapping_child() -> None:
+    """Exit quietly when a spawned worker re-imports a script that audits at import time.
+
+    A script without an ``if __name__ == "__main__":`` guard is re-run by every spawned
+    worker; its audit call must not start a pool of its own there (it never could: the
+    child is still starting). The parent sees the workers exit and decodes in-process.
+    """
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise SystemExit(WORKER_REIMPORT_EXIT)
+
+
+WORKER_REIMPORT_EXIT = 3
 
 
 def _stat(path: str) -> os.stat_result | None:
@@ -84,20 +134,40 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
 
 
+_CAPTURE: Capture | None = None
+
+
 def analyse_file(task: Task) -> Analysis:
-    """Decode one file and extract everything the parent needs; never raises for a bad file."""
+    """Decode one file and extract everything the parent needs; never raises for a bad file.
+
+    Runs under the task's time limit; warnings and decoder messages on stderr are captured
+    into ``Analysis.warnings`` (or the error text), never shown.
+    """
+    global _CAPTURE
+    if _CAPTURE is None:
+        _CAPTURE = Capture()
+    with _CAPTURE() as notes:
+        analysis = _analyse(task)
+    note = join_notes(notes)
+    return dataclasses.replace(analysis, warnings=note) if note else analysis
+
+
+def _analyse(task: Task) -> Analysis:
     full = os.path.join(task.root, task.path)
     found = _stat(full)  # one stat gives the size and the file type
     size = found.st_size if found else None
     try:
         if found is None or not stat.S_ISREG(found.st_mode):
             raise ImageLoadError("file not found" if found is None else "not a regular file")
-        img = open_image(full, task.max_side)
-        chosen = select_patches(img.pixels, task.policy)
-        sharpness = laplacian_variance(img.pixels)
-        logits = _worker_model(task.model_path).logits(chosen.patches) if task.model_path else None
+        with time_limit(task.timeout):
+            img = open_image(full, task.max_side)
+            chosen = select_patches(img.pixels, task.policy)
+            sharpness = laplacian_variance(img.pixels)
+            logits = _worker_model(task.model_path).logits(chosen.patches) if task.model_path else None
     except ImageLoadError as exc:
         return Analysis.failed(task, str(exc) or "cannot decode", size)
+    except FileTimeout as exc:
+        return Analysis.failed(task, f"timed out: {exc}", size)
     except Exception as exc:  # one bad file must never stop the run
         return Analysis.failed(task, _describe(exc), size)
     h, w = img.pixels.shape[:2]
@@ -146,13 +216,14 @@ def _analyse_in_pool(tasks: Iterator[Task], workers: int, timeout: float) -> Ite
                 return
             task, pending = in_flight.popleft()
             try:
-                yield pending.get(timeout)
+                yield pending.get(timeout + POOL_TIMEOUT_MARGIN if timeout > 0 else None)
             except multiprocessing.TimeoutError:
                 pool.stop()
                 pool = _WorkerPool(workers)
                 for i, (other, _) in enumerate(in_flight):
                     in_flight[i] = (other, pool.submit(other))
-                yield Analysis.failed(task, f"no result within {timeout:g} s (decoder hung or crashed)")
+                yield Analysis.failed(task, f"timed out: no result within {timeout + POOL_TIMEOUT_MARGIN:g} s"
+                                            " (decoder hung or crashed)")
     finally:
         pool.stop()
 
@@ -177,17 +248,40 @@ class _WorkerPool:
     def __init__(self, workers: int) -> None:
         import multiprocessing
 
+        refuse_in_bootstrapping_child()
         ctx = multiprocessing.get_context(_start_method())
         self._before = set(multiprocessing.active_children())
         with _sigint_ignored():
             self._pool = ctx.Pool(workers, initializer=init_worker)
         try:
-            self._pool.apply_async(os.getpid).get(self.START_SECONDS)
+            self._wait_started()
         except BaseException as exc:  # Ctrl-C included: never leave workers behind
             self.stop()
             if not isinstance(exc, Exception):
                 raise
             raise WorkerStartError(f"worker processes did not start: {_describe(exc)}") from exc
+
+    def _wait_started(self) -> None:
+        """Wait for one worker to answer; fail fast when the first workers exit instead."""
+        import multiprocessing
+        import time
+
+        first = list(getattr(self._pool, "_pool", []))
+        probe = self._pool.apply_async(os.getpid)
+        deadline = time.monotonic() + self.START_SECONDS
+        while True:
+            try:
+                probe.get(0.1)
+                return
+            except multiprocessing.TimeoutError:
+                pass
+            codes = [p.exitcode for p in first]
+            if codes and all(c is not None for c in codes):
+                hint = (" (the script re-runs in each worker: put its audit under"
+                        " `if __name__ == \"__main__\":`)") if WORKER_REIMPORT_EXIT in codes else ""
+                raise RuntimeError(f"workers exited at start with status {sorted(set(codes))}{hint}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no worker answered within {self.START_SECONDS:g} s")
 
     def submit(self, task: Task) -> Any:
         return self._pool.apply_async(analyse_file, (task,))
