@@ -281,6 +281,11 @@ def display_path(root: str, path: str, cwd: str | None = None) -> str:
     return printable(shown)
 
 
+# Bidirectional controls (an RTL override makes "gpj.exe" read "exe.jpg") and line separators.
+_BIDI_AND_SEPARATORS = frozenset({0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F),
+                                  *range(0x2066, 0x206A)})
+
+
 def printable(text: str) -> str:
     """Escape control characters and undecodable bytes (surrogate escapes) of ``text``."""
     out = []
@@ -290,6 +295,8 @@ def printable(text: str) -> str:
             out.append(f"\\x{code - 0xDC00:02x}")
         elif code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or 0xD800 <= code <= 0xDFFF:
             out.append(ch.encode("unicode_escape").decode("ascii") if code < 0xD800 else f"\\u{code:04x}")
+        elif code in _BIDI_AND_SEPARATORS:  # they reorder or break the text shown around them
+            out.append(f"\\u{code:04x}")
         else:
             out.append(ch)
     return "".join(out)
