@@ -7,6 +7,7 @@ lands in that file's row instead.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
@@ -33,6 +34,7 @@ class Capture:
             self._tmp = tempfile.TemporaryFile()
         except OSError:
             self._tmp = None
+        atexit.register(self.close)
 
     @contextmanager
     def __call__(self) -> Iterator[list[str]]:
