@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from auditor.capture import Capture, FileTimeout, join_notes, time_limit
+from auditor.worker_life import WORKER_REIMPORT_EXIT, die_with_parent, refuse_in_bootstrapping_child
 from auditor.imaging import ImageLoadError, open_image
 from auditor.patches import PatchPolicy, select_patches
 from auditor.sharpness import laplacian_variance
@@ -72,49 +73,8 @@ def init_worker() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with_parent()
+    die_with_parent()
     cv2.setNumThreads(1)
-
-
-def _die_with_parent() -> None:
-    """A parent killed with SIGKILL cannot stop its workers: have the kernel kill them (Linux), or
-    poll for the parent's exit (elsewhere)."""
-    parent = os.getppid()
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(1, 9, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG, SIGKILL
-            if os.getppid() != parent:  # the parent died before the call
-                os._exit(1)
-            return
-    except (OSError, AttributeError):
-        pass
-    import threading
-    import time
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="iqa-parent-watch", daemon=True).start()
-
-
-def refuse_in_bootstrapping_child() -> None:
-    """Exit quietly when a spawned worker re-imports a script that audits at import time.
-
-    A script without an ``if __name__ == "__main__":`` guard is re-run by every spawned
-    worker; its audit call must not start a pool of its own there (it never could: the
-    child is still starting). The parent sees the workers exit and decodes in-process.
-    """
-    import multiprocessing
-
-    if getattr(multiprocessing.current_process(), "_inheriting", False):
-        raise SystemExit(WORKER_REIMPORT_EXIT)
-
-
-WORKER_REIMPORT_EXIT = 3
 
 
 def _stat(path: str) -> os.stat_result | None:

@@ -146,3 +146,32 @@ def test_check_one_file_is_fast(tmp_path: Path, subprocess_env: dict) -> None:
     best = min(float(subprocess.run(cmd, env=subprocess_env, cwd=REPO_ROOT, capture_output=True, text=True,
                                     timeout=60).stdout.split()[-1]) for _ in range(3))
     assert best < 1.5  # about 0.3 s on an idle machine; loose for a loaded CI runner
+
+
+def test_report_does_not_hang_on_a_file_replaced_by_a_fifo(tmp_path: Path, subprocess_env: dict) -> None:
+    # issue 11 item 2: the thumbnail loader opened the FIFO and blocked forever
+    root = tmp_path / "p"
+    root.mkdir()
+    for i in range(3):
+        save_image(root / f"p{i}.jpg", seed=i)
+    cmd = [PYTHON, "-m", "auditor.cli", "audit", str(root), "-o", str(tmp_path / "out"), "--workers", "1", "-q"]
+    assert subprocess.run(cmd, env=subprocess_env, cwd=REPO_ROOT, timeout=120).returncode == 0
+    (root / "p1.jpg").unlink()
+    os.mkfifo(root / "p1.jpg")
+    again = subprocess.run(cmd, env=subprocess_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+
+
+def test_api_script_without_main_guard_works(tmp_path: Path, subprocess_env: dict) -> None:
+    # issue 11 item 11: the README example hung forever when saved as a script (spawned workers re-run it)
+    for i in range(4):
+        save_image(tmp_path / "p" / f"p{i}.jpg", seed=i) if (tmp_path / "p").is_dir() else (
+            (tmp_path / "p").mkdir(), save_image(tmp_path / "p" / f"p{i}.jpg", seed=i))
+    script = tmp_path / "script.py"
+    script.write_text("from auditor.pipeline import AuditConfig, audit\n"
+                      f"rows = list(audit([{str(tmp_path / 'p')!r}], AuditConfig(workers=2)))\n"
+                      "print('ROWS', len(rows))\n")
+    proc = subprocess.run([PYTHON, str(script)], env=subprocess_env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and proc.stdout.split() == ["ROWS", "4"], proc.stderr
+    assert '__name__ == "__main__"' in proc.stderr  # says how to get the parallel decode back
