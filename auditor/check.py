@@ -117,7 +117,7 @@ def judge(result: AuditResult, config: CheckConfig) -> Finding | None:
     """
     if not result.ok:
         return Finding(result, "unreadable", None)
-    probs = {label: getattr(result, f"p_{label}") for label in config.fail_on}
+    probs = {label: result.probs.get(label) for label in config.fail_on}
     if config.threshold is not None:
         label, p = max(probs.items(), key=lambda kv: (kv[1] if kv[1] is not None else -1.0))
         return Finding(result, label, p) if p is not None and p >= config.threshold else None

@@ -7,7 +7,6 @@ spoils the image-level average.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import sys
@@ -20,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from auditor.labels import LABELS
+from auditor.model_meta import ModelError, ModelMeta, read_model_meta
 from auditor.patches import PatchPolicy
 
+__all__ = ["ModelError", "ModelInfo", "PatchClassifier", "load_model_info", "default_model_path", "metadata_path",
+           "aggregate", "decide", "softmax", "blur_margin", "sharpest_patches"]
+
 DEFAULT_MODEL_NAME = "default.tflite"
-
-
-class ModelError(Exception):
-    """The model file or its metadata is missing or unusable."""
 
 
 def default_model_path() -> Path:
@@ -51,30 +50,35 @@ class ModelInfo:
     max_side: int
     bias: tuple[float, ...]
     keep_fraction: float = 1.0
+    trim_fraction: float = 0.0
+    temperature: float = 1.0
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def meta(self) -> ModelMeta:
+        """The whole metadata, typed (:class:`auditor.model_meta.ModelMeta`)."""
+        return ModelMeta.from_json(self.metadata, metadata_path(self.path))
 
 
 def load_model_info(model_path: str | Path | None = None) -> ModelInfo:
-    """Read the metadata of ``model_path`` (default: the shipped model)."""
+    """Read and validate the metadata of ``model_path`` (default: the shipped model).
+
+    Raises
+    ------
+    ModelError
+        No model file, no metadata beside it, or metadata that fails
+        :meth:`auditor.model_meta.ModelMeta.from_json` or has other labels than :data:`LABELS`.
+    """
     path = Path(model_path) if model_path else default_model_path()
     if not path.is_file():
         raise ModelError(f"model not found: {path}")
     meta_file = metadata_path(path)
-    try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        labels = tuple(meta["labels"])
-        policy = PatchPolicy(**meta["patch_policy"])
-        rule = meta.get("aggregation", {})
-        bias = tuple(float(b) for b in rule.get("bias", [0.0] * len(labels)))
-        info = ModelInfo(path, meta.get("name", path.stem), str(meta.get("version", "0")), labels, policy,
-                         int(meta["max_side"]), bias, float(rule.get("keep_fraction", 1.0)), meta)
-    except FileNotFoundError as exc:
-        raise ModelError(f"model metadata not found: {meta_file}") from exc
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"bad model metadata in {meta_file}: {exc}") from exc
-    if labels != LABELS:
-        raise ModelError(f"model labels {labels} differ from {LABELS}")
-    return info
+    meta = read_model_meta(meta_file)
+    if meta.labels != LABELS:
+        raise ModelError(f"model labels {meta.labels} differ from {LABELS} in {meta_file}")
+    rule = meta.aggregation
+    return ModelInfo(path, meta.name, meta.version, meta.labels, meta.patch_policy, meta.max_side, rule.bias,
+                     rule.keep_fraction, rule.trim_fraction, rule.temperature, meta.to_json())
 
 
 @contextlib.contextmanager
@@ -166,27 +170,35 @@ def blur_margin(logits: np.ndarray) -> np.ndarray:
     return logits[..., 0] - logits[..., 1:].max(axis=-1)
 
 
-def sharpest_patches(patch_logits: np.ndarray, keep_fraction: float) -> np.ndarray:
-    """The ``keep_fraction`` of patches that look least blurry (lowest :func:`blur_margin`)."""
-    k = max(1, math.ceil(len(patch_logits) * keep_fraction))
-    if k >= len(patch_logits):
+def sharpest_patches(patch_logits: np.ndarray, keep_fraction: float, trim_fraction: float = 0.0) -> np.ndarray:
+    """The patches ranked from ``trim_fraction`` to ``keep_fraction`` by :func:`blur_margin`, sharpest first.
+
+    ``trim_fraction`` > 0 drops the few sharpest-looking patches: one crisp overlay, a clipped
+    lamp's streak or a lucky edge along the shake direction cannot outvote the rest of the frame.
+    """
+    n = len(patch_logits)
+    lo = min(int(n * trim_fraction), n - 1)
+    hi = max(lo + 1, math.ceil(n * keep_fraction))
+    if lo == 0 and hi >= n:
         return patch_logits
-    return patch_logits[np.argsort(blur_margin(patch_logits), kind="stable")[:k]]
+    return patch_logits[np.argsort(blur_margin(patch_logits), kind="stable")[lo:hi]]
 
 
-def aggregate(patch_logits: np.ndarray, bias: tuple[float, ...] | np.ndarray, keep_fraction: float = 1.0) -> np.ndarray:
-    """Image-level probabilities: softmax of the mean logit of the sharpest patches plus the bias.
+def aggregate(patch_logits: np.ndarray, bias: tuple[float, ...] | np.ndarray, keep_fraction: float = 1.0,
+              trim_fraction: float = 0.0, temperature: float = 1.0) -> np.ndarray:
+    """Image-level probabilities: softmax of (the trimmed mean logit of the sharpest patches + bias) / temperature.
 
     An image is blurry only when even its sharpest-looking textured patches look blurry, so a
-    sharp subject before a blurred background (bokeh) is not blurry; averaging over a fraction
-    of the patches rather than taking the single sharpest keeps the verdict stable. The bias
+    sharp subject before a blurred background (bokeh) is not blurry; averaging over a band of
+    the patches, rather than taking the single sharpest, keeps one outlier from deciding. The bias
     shifts the decision boundaries (calibrated at image level on real and synthetic blur) so
-    that the most probable label is also the decision.
+    that the most probable label is also the decision; the temperature (fitted at image level)
+    only makes the probabilities honest, it never changes the decision.
     """
     if len(patch_logits) == 0:
         raise ValueError("no patches to aggregate")
-    kept = sharpest_patches(patch_logits, keep_fraction)
-    return softmax(kept.mean(axis=0) + np.asarray(bias, np.float32))
+    kept = sharpest_patches(patch_logits, keep_fraction, trim_fraction)
+    return softmax((kept.mean(axis=0) + np.asarray(bias, np.float32)) / temperature)
 
 
 def decide(probs: np.ndarray, labels: tuple[str, ...] = LABELS) -> tuple[str, float]:

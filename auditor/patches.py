@@ -17,14 +17,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from auditor.defaults import PATCH_SIZE, TRAINING_PATCH_COUNT
 
 
 @dataclass(frozen=True)
 class PatchPolicy:
     """How patches are chosen: cell size in pixels and how many cells to keep."""
 
-    size: int = 64
-    count: int = 24
+    size: int = PATCH_SIZE
+    count: int = TRAINING_PATCH_COUNT
     max_fraction: float = 0.5  # never more than this share of the grid: small images keep only textured cells
     # plain grids of fewer cells use half steps: 47 = too few cells to fill 24 patches from half the grid
     half_step_below: int = 47

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from auditor.engine import Backend, available_cores, local_backend, resolve_workers
+from auditor.labels import BLURRY
 from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
 from auditor.results import ERROR, OK, AuditResult, encode_patches
 from auditor.walk import WalkStats, iter_image_files, require_roots
-from auditor.workers import (Analysis, Task, WorkerStartError, _analyse_in_pool, analyse_file,
-                             refuse_in_bootstrapping_child)
+from auditor.worker_life import refuse_in_bootstrapping_child
+from auditor.workers import POOL_TIMEOUT_MARGIN, Analysis, Task, analyse_file, init_worker, timed_out
 
-__all__ = ["AuditConfig", "audit", "audit_dataframe", "Analysis", "Task", "WorkerStartError", "analyse_file",
-           "available_cores", "resolve_workers"]
+__all__ = ["AuditConfig", "audit", "audit_dataframe"]
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -63,33 +64,11 @@ class AuditConfig:
     in_process_up_to: int = 0
 
 
-def available_cores() -> int:
-    """Cores this process may run on (respects CPU affinity)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def resolve_workers(workers: int) -> int:
-    """Number of decoding processes for a ``workers`` setting (0 = all cores; never more than the cores:
-    extra processes only compete for them)."""
-    return min(workers, available_cores()) if workers > 0 else available_cores()
-
-
-class AuditConfigError(ValueError):
-    """Settings that cannot give right verdicts (e.g. an analysis scale smaller than a patch)."""
-
-
-def check_max_side(max_side: int, info: ModelInfo) -> None:
-    """Raise :class:`AuditConfigError` when ``max_side`` is smaller than the model's patch."""
-    if max_side < info.policy.size:
-        raise AuditConfigError(f"max side {max_side} is smaller than the model's {info.policy.size}px patches")
-
-
 def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditConfig(),
           skip: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
-          classifier: LogitsModel | None = None, walk_stats: WalkStats | None = None) -> Iterator[AuditResult]:
+          classifier: LogitsModel | None = None,
+          files: Iterable[tuple[str, str]] | None = None, backend: Backend | None = None,
+          walk_stats: WalkStats | None = None) -> Iterator[AuditResult]:
     """Audit every image under ``roots``, one :class:`AuditResult` per file, in walk order.
 
     Parameters
@@ -98,6 +77,13 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
     config : run settings.
     skip : ``(root, path)`` keys to leave out, e.g. rows already in a resumed CSV.
     classifier : replaces the TFLite interpreter (tests); must return float logits.
+    files : the ``(root, path)`` keys to audit, as :func:`auditor.walk.iter_image_files`
+        yields them for ``roots``, when the caller has walked already (e.g. to show a
+        progress total); None walks ``roots`` while results are consumed.
+    backend : runs :func:`auditor.workers.analyse_file` over the files (see
+        :mod:`auditor.engine`); None: in-process for one worker, else a local process pool
+        of ``config.workers`` with ``config.file_timeout``. With a backend given, the
+        model runs where the files are analysed (only logits travel back).
     walk_stats : counts the files the walk leaves out (hidden, not images, not regular files).
 
     Returns
@@ -121,8 +107,19 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
     info = load_model_info(os.path.expanduser(os.fspath(config.model_path)) if config.model_path else None)
     check_max_side(config.max_side or info.max_side, info)
     model = classifier if classifier is not None else _load_classifier(info)
-    return _audit_stream(roots, config, frozenset(skip), info, model, injected=classifier is not None,
-                         walk_stats=walk_stats)
+    keys = files if files is not None else iter_image_files(roots, config.include_hidden, walk_stats)
+    return _audit_stream(keys, config, frozenset(skip), info, model, injected=classifier is not None,
+                         backend=backend)
+
+
+class AuditConfigError(ValueError):
+    """Settings that cannot give right verdicts (e.g. an analysis scale smaller than a patch)."""
+
+
+def check_max_side(max_side: int, info: ModelInfo) -> None:
+    """Raise :class:`AuditConfigError` when ``max_side`` is smaller than the model's patch."""
+    if max_side < info.policy.size:
+        raise AuditConfigError(f"max side {max_side} is smaller than the model's {info.policy.size}px patches")
 
 
 def _load_classifier(info: ModelInfo) -> PatchClassifier:
@@ -138,12 +135,12 @@ def _load_classifier(info: ModelInfo) -> PatchClassifier:
     return model
 
 
-def _audit_stream(roots: Sequence[str], config: AuditConfig, skip: frozenset[tuple[str, str]],
+def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: frozenset[tuple[str, str]],
                   info: ModelInfo, model: LogitsModel, injected: bool,
-                  walk_stats: WalkStats | None = None) -> Iterator[AuditResult]:
+                  backend: Backend | None = None) -> Iterator[AuditResult]:
     max_side = config.max_side or info.max_side
-    workers = resolve_workers(config.workers)
-    files = (key for key in iter_image_files(roots, config.include_hidden, walk_stats) if key not in skip)
+    workers = min(resolve_workers(config.workers), available_cores())  # more only compete for the cores
+    files = (key for key in keys if key not in skip)
     if config.in_process_up_to:  # peek at the walk instead of walking twice
         head = list(itertools.islice(files, config.in_process_up_to + 1))
         workers = 1 if len(head) <= config.in_process_up_to else workers
@@ -151,10 +148,11 @@ def _audit_stream(roots: Sequence[str], config: AuditConfig, skip: frozenset[tup
     # With a pool, each worker runs its own interpreter: the model's cost is spread over the
     # cores and only logits travel back. In-process (or with an injected model) the parent
     # classifies a few images per invoke.
-    worker_model = str(info.path) if workers > 1 and not injected else None
+    worker_model = str(info.path) if (workers > 1 or backend is not None) and not injected else None
     tasks = (Task(root, path, max_side, info.policy, worker_model, config.file_timeout) for root, path in files)
-    analyses = (map(analyse_file, tasks) if workers == 1
-                else _analyse_in_pool(tasks, workers, config.file_timeout))
+    if backend is None:  # the worker's own timer reports a slow file first; the pool's is the backstop
+        backend = local_backend(workers, config.file_timeout + POOL_TIMEOUT_MARGIN, init_worker)
+    analyses = backend.map_ordered(analyse_file, tasks, timed_out)
     try:
         for group in _groups(analyses, IMAGES_PER_INVOKE):
             yield from _classify_group(group, model, info)
@@ -175,7 +173,8 @@ def _groups(items: Iterable[Analysis], size: int) -> Iterator[list[Analysis]]:
 
 def _classify_group(group: list[Analysis], model: LogitsModel, info: ModelInfo) -> Iterator[AuditResult]:
     todo = [a for a in group if a.error is None and a.logits is None]
-    logits = model.logits(np.concatenate([a.patches for a in todo])) if todo else np.zeros((0, 3), np.float32)
+    empty = np.zeros((0, len(info.labels)), np.float32)
+    logits = model.logits(np.concatenate([a.patches for a in todo])) if todo else empty
     offset = 0
     for a in group:
         if a.error is not None:
@@ -200,15 +199,16 @@ def _error_result(a: Analysis) -> AuditResult:
 
 
 def _ok_result(a: Analysis, patch_logits: np.ndarray, info: ModelInfo) -> AuditResult:
-    probs = aggregate(patch_logits, info.bias, info.keep_fraction)
-    label, confidence = decide(probs)
-    p_blurry_patch = softmax(patch_logits + np.asarray(info.bias, np.float32))[:, 0]
+    probs = aggregate(patch_logits, info.bias, info.keep_fraction, info.trim_fraction, info.temperature)
+    label, confidence = decide(probs, info.labels)
+    patch_probs = softmax((patch_logits + np.asarray(info.bias, np.float32)) / info.temperature)
+    p_blurry_patch = patch_probs[:, info.labels.index(BLURRY)]
     return AuditResult(
         status=OK, label=label, confidence=_prob(confidence),
-        p_blurry=_prob(probs[0]), p_original=_prob(probs[1]), p_sharp=_prob(probs[2]),
+        probs={name: _prob(p) for name, p in zip(info.labels, probs)},
         sharpness=round(float(a.sharpness), 3), analysis_width=a.analysis_width,
         analysis_height=a.analysis_height, patch_size=info.policy.size,
-        patches=encode_patches(a.corners, p_blurry_patch), **_facts(a))
+        patches=encode_patches(a.corners, p_blurry_patch), checks=a.checks, **_facts(a))
 
 
 def _prob(p: Any) -> float:

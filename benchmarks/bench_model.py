@@ -4,7 +4,9 @@ usage: python benchmarks/bench_model.py RUN_DIR [--model models/default.tflite] 
 
 RUN_DIR is the training run the int8 model came from (it holds model.keras and, after
 `iqa quantize`, model_float.tflite). Prints ms per patch for: int8 TFLite (LiteRT), float32
-TFLite (LiteRT, same network), and float Keras (TensorFlow), then the speed-up ratios.
+TFLite (LiteRT, same network), and float Keras (TensorFlow), then the speed-up ratios, and the
+model's CPU time per image: one invoke on the ``patch_policy.count`` patches an image gets (what a
+worker does per file), side by side with any ``--compare`` models (e.g. the previous default).
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ def main() -> None:
     ap.add_argument("--model", default=str(default_model_path()))
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--compare", action="append", default=[], help="other .tflite models, per-image time only")
     args = ap.parse_args()
     info = load_model_info(args.model)
     s = info.policy.size
@@ -56,6 +59,11 @@ def main() -> None:
     for name, ms in results.items():
         if name != "int8 tflite":
             print(f"int8 speed-up over {name}: {ms / base:.2f}x")
+    for path in [args.model, *args.compare]:
+        count = load_model_info(path).policy.count
+        image = np.random.default_rng(1).integers(0, 256, (count, s, s, 3), dtype=np.uint8)
+        ms = per_patch_ms(PatchClassifier(path).logits, image, args.seconds) * count
+        print(f"per image: {ms:.3f} ms CPU for {count} patches ({path})")
 
 
 if __name__ == "__main__":

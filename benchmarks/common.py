@@ -27,6 +27,6 @@ def interleaved_rounds(names: Sequence[str], rounds: int, measure: Callable[[str
 
 
 def iqa_command() -> list[str]:
-    """The installed ``iqa`` executable, or ``python -m auditor.cli`` when it is not on PATH."""
+    """The installed ``iqa`` executable, or ``python -m iqa`` when it is not on PATH."""
     exe = shutil.which("iqa")
-    return [exe] if exe else [sys.executable, "-m", "auditor.cli"]
+    return [exe] if exe else [sys.executable, "-m", "iqa"]

@@ -1,6 +1,10 @@
-"""Compare image-level decision rules of one int8 model: how many textured patches, which share of them.
+"""Compare image-level decision rules of one int8 model: how many textured patches, which band of them.
 
 usage: python benchmarks/compare_aggregation.py MODEL.tflite DATASET [--calibration DIR ...]
+                                                [--counts 8,16,24,32] [--keeps 0.5,1.0] [--trims 0,0.125,0.25]
+
+The rule "count n, trim t, keep k": of the n most textured patches, sorted sharpest-looking first,
+average the logits of those ranked between t*n and k*n (t > 0 drops the sharpest outliers).
 
 Each image of the dataset's val and test splits and of the calibration folders is cut once with the
 model's patch policy at ``--max-count`` patches (ordered by decreasing texture, as the auditor does),
@@ -21,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from auditor.model import load_model_info, sharpest_patches, softmax  # noqa: E402
+from trainer.loso import leave_one_scene_out  # noqa: E402
 from auditor.workers import Task, analyse_file  # noqa: E402
 from trainer.calibrate import fit_bias  # noqa: E402
 from trainer.data import ImageItem, list_items  # noqa: E402
@@ -39,9 +44,9 @@ def patch_logits(items: list[ImageItem], model: str, policy, max_side: int) -> P
     return out
 
 
-def scored(rows: PatchLogits, count: int, keep: float) -> ScoredImages:
-    """Bias-free image scores for the rule 'mean of the ``keep`` sharpest of the ``count`` most textured'."""
-    probs = softmax(np.array([sharpest_patches(lg[:count], keep).mean(axis=0) for _, lg, _ in rows]))
+def scored(rows: PatchLogits, count: int, keep: float, trim: float = 0.0) -> ScoredImages:
+    """Bias-free image scores for the rule 'mean of the trim..keep sharpest of the ``count`` most textured'."""
+    probs = softmax(np.array([sharpest_patches(lg[:count], keep, trim).mean(axis=0) for _, lg, _ in rows]))
     return ScoredImages(tuple(it for it, _, _ in rows), probs, np.log(probs), np.array([s for _, _, s in rows]), 0)
 
 
@@ -50,9 +55,10 @@ def main() -> None:
     ap.add_argument("model")
     ap.add_argument("dataset")
     ap.add_argument("--calibration", action="append", default=[])
-    ap.add_argument("--max-count", type=int, default=24)
-    ap.add_argument("--counts", default="4,6,8,12,16,24")
-    ap.add_argument("--keeps", default="0.34,0.5,0.75,1.0")
+    ap.add_argument("--max-count", type=int, default=32)
+    ap.add_argument("--counts", default="8,16,24,32")
+    ap.add_argument("--keeps", default="0.5,0.75,1.0")
+    ap.add_argument("--trims", default="0,0.125,0.25")
     args = ap.parse_args()
     info = load_model_info(args.model)
     policy = replace(info.policy, count=args.max_count)
@@ -61,19 +67,26 @@ def main() -> None:
     test = patch_logits(list_items(args.dataset, "test"), model, policy, info.max_side)
     real = patch_logits([it for c in args.calibration for it in list_items(c)], model, policy, info.max_side)
     print(f"{len(val)} val, {len(test)} test, {len(real)} calibration images; model {Path(args.model).name}")
-    print("count keep | fit objective | test: blurry BA  macro-F1  sharp recall  originals->blurry  partial->blurry"
-          " | calibration BA | bias")
+    print("count trim keep | fit objective | test: blurry BA  macro-F1  sharp recall  originals->blurry"
+          "  partial->blurry | calibration: BA fitted  BA leave-one-scene-out  AUC | bias")
     for count in (int(c) for c in args.counts.split(",")):
-        for keep in (float(k) for k in args.keeps.split(",")):
-            v, t = scored(val, count, keep), scored(test, count, keep)
-            r = scored(real, count, keep) if real else None
-            bias, fit = fit_bias(v, r)
-            st = summarize(t, bias)
-            cal = f"{summarize(r, bias)['blurry_balanced_accuracy']:.3f}" if r else "-"
-            print(f"{count:5d} {keep:4.2f} | {fit['objective']:.3f} | {st['blurry_balanced_accuracy']:.3f}  "
-                  f"{st['macro_f1']:.3f}  {st['per_class']['sharp']['recall']:.3f}  "
-                  f"{st.get('original_called_blurry', 0):.3f}  {st.get('partial_called_blurry', 0):.3f} | {cal} | "
-                  f"{bias[0]:+.2f}, {bias[2]:+.2f}")
+        for trim in (float(t) for t in args.trims.split(",")):
+            for keep in (float(k) for k in args.keeps.split(",")):
+                if trim >= keep:
+                    continue
+                v, t = scored(val, count, keep, trim), scored(test, count, keep, trim)
+                r = scored(real, count, keep, trim) if real else None
+                bias, fit = fit_bias(v, r)
+                st = summarize(t, bias)
+                if r is not None:
+                    sr, loso = summarize(r, bias), leave_one_scene_out(v, r)
+                    cal = f"{sr['blurry_balanced_accuracy']:.3f}  {loso['balanced_accuracy']:.3f}  {sr['blurry_auc']:.3f}"
+                else:
+                    cal = "-"
+                print(f"{count:5d} {trim:5.3f} {keep:4.2f} | {fit['objective']:.3f} | {st['blurry_balanced_accuracy']:.3f}  "
+                      f"{st['macro_f1']:.3f}  {st['per_class']['sharp']['recall']:.3f}  "
+                      f"{st.get('original_called_blurry', 0):.3f}  {st.get('partial_called_blurry', 0):.3f} | {cal} | "
+                      f"{bias[0]:+.2f}, {bias[2]:+.2f}", flush=True)
 
 
 if __name__ == "__main__":

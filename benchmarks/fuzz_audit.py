@@ -64,7 +64,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
           f" in {time.monotonic() - started:.1f} s", flush=True)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     out = work / "out"
-    cmd = [sys.executable, "-m", "auditor.cli", "audit", str(man.root), "-o", str(out), "--workers",
+    cmd = [sys.executable, "-m", "iqa", "audit", str(man.root), "-o", str(out), "--workers",
            str(args.workers), "--quiet"]
     mutator = fuzz_inputs.Mutator(man, seed=args.seed)
     mutator.start()

@@ -8,8 +8,6 @@ whatever the number of workers.
 """
 from __future__ import annotations
 
-import csv
-import multiprocessing as mp
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -17,19 +15,15 @@ from typing import Callable, Iterable, Iterator
 import cv2
 import numpy as np
 
+from auditor.defaults import MAX_SIDE
+from auditor.engine import Backend, local_backend, running
 from auditor.imaging import ImageLoadError, open_image
 from auditor.labels import LABELS
 from dataset.cifar import iter_cifar
+from dataset.manifest import PARAM_COLUMNS, SEED_LAYOUT, SEED_LAYOUT_BLUR, SPLITS, write_manifest
 from dataset.recipes import VARIANTS, crisp_source, make_variant
 from dataset.ranges import RANGES, DegradationRanges
 
-SPLITS = ("train", "val", "test")
-SEED_LAYOUT_VARIANTS = {"original": "original", "sharp": "unsharp", "blurry": ("gaussian", "defocus", "shake")}
-PARAM_COLUMNS = ("source_scale", "gaussian_sigma", "defocus_radius", "blades", "shake_length", "shake_anxiety",
-                 "usm_radius", "usm_amount", "boost_amount", "camera_radius", "camera_amount",
-                 "partial_fraction", "gain", "gamma", "noise", "noise_level", "resample", "resample_kind",
-                 "jpeg_quality")
-MANIFEST_COLUMNS = ("file", "source", "split", "label", "variant", "seed", *PARAM_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -42,7 +36,7 @@ class BuildConfig:
     layout: str = "splits"  # or "seed"
     count: int = 500  # images per class in the seed layout
     workers: int = 0  # 0 = all cores
-    max_side: int = 1024
+    max_side: int = MAX_SIDE
     ranges: DegradationRanges = RANGES
 
 
@@ -118,8 +112,10 @@ def _load(source: Source, max_side: int) -> np.ndarray:
 def _jobs(index: int, split: str, config: BuildConfig) -> list[tuple[int, str, str]]:
     """(variant index, variant, folder) for one source."""
     if config.layout == "seed":
-        blur = SEED_LAYOUT_VARIANTS["blurry"][index % 3]
-        return [(0, "original", "original"), (6, "unsharp", "sharp"), (3 + index % 3, blur, "blurry")]
+        names = list(VARIANTS)
+        blur = SEED_LAYOUT_BLUR[index % len(SEED_LAYOUT_BLUR)]
+        kept = [(SEED_LAYOUT["original"], "original"), (SEED_LAYOUT["sharp"], "sharp"), (blur, "blurry")]
+        return [(names.index(v), v, folder) for v, folder in kept]
     names = list(VARIANTS)
     return [(names.index(v), v, f"{split}/{VARIANTS[v][0]}") for v in config.variants]
 
@@ -163,44 +159,37 @@ def _prepare_folders(out: Path, config: BuildConfig) -> None:
         (out / g).mkdir(parents=True, exist_ok=True)
 
 
+def _timed_out(task: tuple, reason: str) -> tuple[list[dict[str, str]], str]:
+    return [], f"{reason} (decoder or degradation hung, or its worker crashed)"
+
+
 def build_dataset(sources: list[Source], out: str | Path, config: BuildConfig = BuildConfig(),
-                  progress: Callable[[int], None] | None = None) -> BuildReport:
+                  progress: Callable[[int], None] | None = None, backend: Backend | None = None) -> BuildReport:
     """Write the labelled images and ``manifest.csv`` for ``sources`` into ``out``.
 
     ``progress`` is called with 1 after each source (the CLI hooks tqdm to it).
-    Unreadable sources are skipped and listed in the report; they never stop the build.
+    Unreadable sources are skipped and listed in the report; they never stop the build, nor
+    does a source whose worker hangs or crashes (see :mod:`auditor.engine`). ``backend``
+    runs the sources (default: ``config.workers`` local processes).
     """
     out = Path(out)
     _prepare_folders(out, config)
-    workers = config.workers or mp.cpu_count()
     rows: list[dict[str, str]] = []
     skipped: list[tuple[str, str]] = []
     tasks = list(_tasks(sources, config, out))
-    with mp.Pool(workers) if workers > 1 else _InProcess() as pool:
-        for task, (task_rows, error) in zip(tasks, pool.imap(make_source_samples, tasks, chunksize=4)):
+    engine = backend if backend is not None else local_backend(config.workers, initializer=_init_worker)
+    with running(engine.map_ordered(make_source_samples, tasks, _timed_out)) as results:
+        for task, (task_rows, error) in zip(tasks, results):
             rows.extend(task_rows)
             if error:
                 skipped.append((task[1].key, error))
             if progress:
                 progress(1)
     rows.sort(key=lambda r: r["file"])
-    with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_manifest(out, rows)
     counts = {label: sum(r["label"] == label for r in rows) for label in LABELS}
     return BuildReport(out, len(rows), len(tasks), tuple(skipped), counts)
 
 
-class _InProcess:
-    """Stand-in for a Pool when one worker is asked for (tests, debugging)."""
-
-    def __enter__(self) -> "_InProcess":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    @staticmethod
-    def imap(fn: Callable, items: Iterable, chunksize: int = 1) -> Iterator:
-        return map(fn, items)
+def _init_worker() -> None:
+    cv2.setNumThreads(1)  # the worker processes share the cores

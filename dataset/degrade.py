@@ -15,16 +15,24 @@ def _to_uint8(img: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
+def _like(source: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """8-bit input gives rounded, clipped 8-bit output; float input (linear light) stays float, unclipped."""
+    return _to_uint8(out) if source.dtype == np.uint8 else out.astype(np.float32)
+
+
 def _filter(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     out = cv2.filter2D(img.astype(np.float32), -1, kernel.astype(np.float32), borderType=cv2.BORDER_REFLECT_101)
-    return _to_uint8(out)
+    return _like(img, out)
 
 
 def gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur with standard deviation ``sigma`` pixels (``sigma <= 0`` returns a copy)."""
+    """Gaussian blur with standard deviation ``sigma`` pixels (``sigma <= 0`` returns a copy).
+
+    Like every blur here it takes 8-bit sRGB or float linear light, and returns the same kind.
+    """
     if sigma <= 0:
         return img.copy()
-    return _to_uint8(cv2.GaussianBlur(img.astype(np.float32), (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101))
+    return _like(img, cv2.GaussianBlur(img.astype(np.float32), (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101))
 
 
 def disk_kernel(radius: float, blades: int = 0, rotation: float = 0.0, supersample: int = 8) -> np.ndarray:
@@ -132,7 +140,7 @@ def subject_centre(img: np.ndarray, rng: np.random.Generator, margin: tuple[floa
     """
     h, w = img.shape[:2]
     ry, rx = min(margin[0], h / 2), min(margin[1], w / 2)
-    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gray = cv2.cvtColor(img.astype(np.float32), cv2.COLOR_RGB2GRAY)
     energy = cv2.magnitude(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)) ** 2
     # local detail at the scale of the sharp region, on a coarse grid of candidate centres
     energy = cv2.GaussianBlur(energy, (0, 0), max(1.0, min(ry, rx) / 2))
@@ -152,7 +160,7 @@ def partial_blur(img: np.ndarray, rng: np.random.Generator, sharp_fraction: floa
     inside = (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1).astype(np.float32)
     mask = cv2.GaussianBlur(inside, (0, 0), max(1.0, radius / 2))[..., None]
     blurred = defocus_blur(img, radius).astype(np.float32)
-    return _to_uint8(mask * img.astype(np.float32) + (1 - mask) * blurred)
+    return _like(img, mask * img.astype(np.float32) + (1 - mask) * blurred)
 
 
 def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:

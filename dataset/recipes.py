@@ -1,22 +1,26 @@
 """Sample recipes: which degradation makes each variant, with every parameter recorded.
 
-Each function takes an image and an explicit generator and returns the degraded
-image plus a dict of the parameters used (they become manifest columns).
+Every variant goes through the same camera chain (``dataset.camera``): scene light, the variant's
+optics in linear light, exposure and sensor noise, tone curve, then the variant's 8-bit editing and
+the same editing nuisances (web resampling, mild output sharpening, overlays). Only the optics
+and the editing step differ by class. Each function takes an explicit generator and returns the
+degraded image plus a dict of the parameters used (they become manifest columns).
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
-import cv2
 import numpy as np
 
 from auditor.imaging import rescale
 from auditor.labels import BLURRY, ORIGINAL, SHARP
-from dataset import degrade
+from dataset import camera, degrade
 from dataset.ranges import RANGES, DegradationRanges, Range
 
 Params = dict[str, Any]
-Recipe = Callable[[np.ndarray, np.random.Generator, DegradationRanges], tuple[np.ndarray, Params]]
+# optics: (linear image, rng, ranges, stretch) -> (linear image, params); stretch = 1 / later resample factor
+Optics = Callable[[np.ndarray, np.random.Generator, DegradationRanges, float], tuple[np.ndarray, Params]]
+Edit = Callable[[np.ndarray, np.random.Generator, DegradationRanges], tuple[np.ndarray, Params]]
 
 
 def uniform(rng: np.random.Generator, r: Range) -> float:
@@ -27,8 +31,33 @@ def log_uniform(rng: np.random.Generator, r: Range) -> float:
     return float(np.exp(rng.uniform(np.log(r[0]), np.log(r[1]))))
 
 
-def plain(img: np.ndarray, rng: np.random.Generator, rg: DegradationRanges) -> tuple[np.ndarray, Params]:
-    return img, {}
+def in_focus(lin: np.ndarray, rng: np.random.Generator, rg: DegradationRanges, stretch: float) -> tuple[np.ndarray, Params]:
+    return lin, {}
+
+
+def partial(lin: np.ndarray, rng: np.random.Generator, rg: DegradationRanges, stretch: float) -> tuple[np.ndarray, Params]:
+    frac, radius = uniform(rng, rg.partial_sharp_fraction), uniform(rng, rg.partial_blur_radius)
+    return degrade.partial_blur(lin, rng, frac, radius * stretch), {"partial_fraction": frac, "defocus_radius": radius}
+
+
+def gaussian(lin: np.ndarray, rng: np.random.Generator, rg: DegradationRanges, stretch: float) -> tuple[np.ndarray, Params]:
+    sigma = log_uniform(rng, rg.gaussian_sigma)
+    return degrade.gaussian_blur(lin, sigma * stretch), {"gaussian_sigma": sigma}
+
+
+def defocus(lin: np.ndarray, rng: np.random.Generator, rg: DegradationRanges, stretch: float) -> tuple[np.ndarray, Params]:
+    radius = log_uniform(rng, rg.defocus_radius)
+    blades = int(rng.choice(rg.defocus_blades))
+    rotation = uniform(rng, (0.0, np.pi))
+    return degrade.defocus_blur(lin, radius * stretch, blades, rotation), {"defocus_radius": radius, "blades": blades}
+
+
+def shake(lin: np.ndarray, rng: np.random.Generator, rg: DegradationRanges, stretch: float) -> tuple[np.ndarray, Params]:
+    length = log_uniform(rng, rg.shake_length)
+    straight = rng.uniform() < rg.p_straight_shake
+    anxiety = uniform(rng, rg.straight_shake_anxiety if straight else rg.shake_anxiety)
+    kernel = degrade.shake_kernel(rng, length * stretch, anxiety)
+    return degrade.motion_blur(lin, kernel), {"shake_length": length, "shake_anxiety": anxiety}
 
 
 def camera_sharpened(img: np.ndarray, rng: np.random.Generator, rg: DegradationRanges) -> tuple[np.ndarray, Params]:
@@ -36,34 +65,10 @@ def camera_sharpened(img: np.ndarray, rng: np.random.Generator, rg: DegradationR
     return degrade.oversharpen(img, radius, amount), {"usm_radius": radius, "usm_amount": amount}
 
 
-def in_camera_sharpening(img: np.ndarray, rng: np.random.Generator,
-                         rg: DegradationRanges) -> tuple[np.ndarray, Params]:
+def in_camera_sharpening(img: np.ndarray, rng: np.random.Generator, rg: DegradationRanges) -> tuple[np.ndarray, Params]:
     """The camera's own sharpening after the optics blurred the shot: the photo stays blurry."""
     radius, amount = uniform(rng, rg.camera_sharpen_radius), uniform(rng, rg.blurry_sharpen_amount)
     return degrade.oversharpen(img, radius, amount), {"camera_radius": radius, "camera_amount": amount}
-
-
-def partial(img: np.ndarray, rng: np.random.Generator, rg: DegradationRanges) -> tuple[np.ndarray, Params]:
-    frac, radius = uniform(rng, rg.partial_sharp_fraction), uniform(rng, rg.partial_blur_radius)
-    return degrade.partial_blur(img, rng, frac, radius), {"partial_fraction": frac, "defocus_radius": radius}
-
-
-def gaussian(img: np.ndarray, rng: np.random.Generator, rg: DegradationRanges) -> tuple[np.ndarray, Params]:
-    sigma = log_uniform(rng, rg.gaussian_sigma)
-    return degrade.gaussian_blur(img, sigma), {"gaussian_sigma": sigma}
-
-
-def defocus(img: np.ndarray, rng: np.random.Generator, rg: DegradationRanges) -> tuple[np.ndarray, Params]:
-    radius = log_uniform(rng, rg.defocus_radius)
-    blades = int(rng.choice(rg.defocus_blades))
-    rotation = uniform(rng, (0.0, np.pi))
-    return degrade.defocus_blur(img, radius, blades, rotation), {"defocus_radius": radius, "blades": blades}
-
-
-def shake(img: np.ndarray, rng: np.random.Generator, rg: DegradationRanges) -> tuple[np.ndarray, Params]:
-    length, anxiety = log_uniform(rng, rg.shake_length), uniform(rng, rg.shake_anxiety)
-    kernel = degrade.shake_kernel(rng, length, anxiety)
-    return degrade.motion_blur(img, kernel), {"shake_length": length, "shake_anxiety": anxiety}
 
 
 def unsharp(img: np.ndarray, rng: np.random.Generator, rg: DegradationRanges) -> tuple[np.ndarray, Params]:
@@ -76,42 +81,81 @@ def boost(img: np.ndarray, rng: np.random.Generator, rg: DegradationRanges) -> t
     return degrade.high_boost(img, amount), {"boost_amount": amount}
 
 
-# variant name -> (label, recipe); "partial" is bokeh-like and therefore original
-VARIANTS: dict[str, tuple[str, Recipe]] = {
-    "original": (ORIGINAL, plain),
-    "camera": (ORIGINAL, camera_sharpened),
-    "partial": (ORIGINAL, partial),
-    "gaussian": (BLURRY, gaussian),
-    "defocus": (BLURRY, defocus),
-    "shake": (BLURRY, shake),
-    "unsharp": (SHARP, unsharp),
-    "boost": (SHARP, boost),
+# variant name -> (label, optics in linear light, 8-bit editing or None); "partial" is bokeh-like: original
+VARIANTS: dict[str, tuple[str, Optics, Edit | None]] = {
+    "original": (ORIGINAL, in_focus, None),
+    "camera": (ORIGINAL, in_focus, camera_sharpened),
+    "partial": (ORIGINAL, partial, None),
+    "gaussian": (BLURRY, gaussian, None),
+    "defocus": (BLURRY, defocus, None),
+    "shake": (BLURRY, shake, None),
+    "unsharp": (SHARP, in_focus, unsharp),
+    "boost": (SHARP, in_focus, boost),
 }
 
-_RESAMPLE = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
+
+def scene_light(lin: np.ndarray, rng: np.random.Generator, rg: DegradationRanges) -> tuple[np.ndarray, Params]:
+    """Give the scene light above clip: a night rendition with lamps, or daytime highlights."""
+    if rng.uniform() < rg.p_night:
+        darkness, window = uniform(rng, rg.night_darkness), log_uniform(rng, rg.night_window_gain)
+        lin = camera.boost_highlights(lin, window, uniform(rng, rg.highlight_knee)) * darkness
+        count = max(3, round(log_uniform(rng, rg.night_lights_per_mp) * lin.shape[0] * lin.shape[1] / 1e6))
+        lin = camera.add_point_lights(lin, rng, count, rg.light_intensity, rg.light_radius)
+        return lin, {"night": darkness, "lights": count}
+    params: Params = {}
+    if rng.uniform() < rg.p_highlights:
+        gain = log_uniform(rng, rg.highlight_gain)
+        lin = camera.boost_highlights(lin, gain, uniform(rng, rg.highlight_knee))
+        params["highlight_gain"] = gain
+    if rng.uniform() < rg.p_day_lights:
+        count = int(rng.integers(rg.day_lights[0], rg.day_lights[1] + 1))
+        lin = camera.add_point_lights(lin, rng, count, rg.light_intensity, rg.light_radius)
+        params["lights"] = count
+    return lin, params
 
 
-def nuisances(img: np.ndarray, rng: np.random.Generator, rg: DegradationRanges = RANGES) -> tuple[np.ndarray, Params]:
-    """Exposure, noise and resampling, applied to every class alike (JPEG comes at write time)."""
+def sensor(lin: np.ndarray, rng: np.random.Generator, rg: DegradationRanges, night: bool) -> tuple[np.ndarray, Params]:
+    """Exposure, shot and read noise, clip and tone curve: linear light in, 8-bit sRGB out."""
     params: Params = {}
     if rng.uniform() < rg.p_exposure:
-        gain, gamma = uniform(rng, rg.exposure_gain), uniform(rng, rg.gamma)
-        img = degrade.adjust_exposure(img, gain, gamma)
-        params.update(gain=gain, gamma=gamma)
+        params["gain"] = uniform(rng, rg.exposure_gain)
+        lin = lin * params["gain"]
     if rng.uniform() < rg.p_noise:
-        if rng.uniform() < 0.5:
-            sigma = uniform(rng, rg.gaussian_noise_sigma)
-            img = degrade.gaussian_noise(img, rng, sigma)
-            params.update(noise="gaussian", noise_level=sigma)
-        else:
-            peak = log_uniform(rng, rg.poisson_peak)
-            img = degrade.poisson_noise(img, rng, peak)
-            params.update(noise="poisson", noise_level=peak)
-    if rng.uniform() < rg.p_resample:
-        factor = uniform(rng, rg.resample_factor)
-        name = str(rng.choice(sorted(_RESAMPLE)))
-        img = degrade.resample(img, factor, _RESAMPLE[name])
-        params.update(resample=factor, resample_kind=name)
+        photons = log_uniform(rng, rg.night_photons_at_clip if night else rg.photons_at_clip)
+        lin = camera.sensor_noise(lin, rng, photons, log_uniform(rng, rg.read_noise))
+        params.update(noise="sensor", noise_level=photons)
+    contrast = uniform(rng, rg.tone_contrast)
+    params["contrast"] = contrast
+    return camera.tone_curve(lin, contrast), params
+
+
+def _resample_plan(shape: tuple[int, ...], rng: np.random.Generator, rg: DegradationRanges) -> tuple[float, str]:
+    """Web resize factor and kind for this sample (factor 1.0: none), drawn before the optics."""
+    if rng.uniform() >= rg.p_resample:
+        return 1.0, ""
+    low = max(rg.resample_factor[0], rg.min_resampled_side / max(1, min(shape[:2])))
+    factor, kind = uniform(rng, (min(low, rg.resample_factor[1]), rg.resample_factor[1])), str(rng.choice(rg.resample_kinds))
+    return (factor, kind) if low <= rg.resample_factor[1] else (1.0, "")  # too small to shrink further
+
+
+def editing_nuisances(img: np.ndarray, rng: np.random.Generator, rg: DegradationRanges, factor: float, kind: str,
+                      sharpen_after: Edit | None = None) -> tuple[np.ndarray, Params]:
+    """Web resampling, then (for over-sharpened samples) their sharpening, mild output sharpening, overlays."""
+    params: Params = {}
+    if factor < 1.0:
+        img = camera.resample_by(img, factor, kind)
+        params.update(resample=factor, resample_kind=kind)
+    if sharpen_after is not None:  # over-sharpening is judged at the size it is published
+        img, extra = sharpen_after(img, rng, rg)
+        params.update(extra)
+    elif rng.uniform() < rg.p_web_sharpen:
+        radius, amount = uniform(rng, rg.web_sharpen_radius), uniform(rng, rg.web_sharpen_amount)
+        img = degrade.oversharpen(img, radius, amount)
+        params["web_sharpen"] = amount
+    if rng.uniform() < rg.p_overlay:
+        height = uniform(rng, rg.overlay_height)
+        img = camera.overlay(img, rng, height, uniform(rng, rg.overlay_opacity))
+        params["overlay"] = height
     return img, params
 
 
@@ -125,13 +169,21 @@ def crisp_source(img: np.ndarray, rng: np.random.Generator, rg: DegradationRange
 
 def make_variant(source: np.ndarray, variant: str, rng: np.random.Generator,
                  rg: DegradationRanges = RANGES) -> tuple[np.ndarray, str, Params]:
-    """Degrade a crisp source into ``variant``; returns (image, label, parameters)."""
-    label, recipe = VARIANTS[variant]
-    img, params = recipe(source, rng, rg)
+    """Render a crisp sRGB source as ``variant`` through the camera chain; returns (image, label, parameters)."""
+    label, optics, edit = VARIANTS[variant]
+    factor, kind = _resample_plan(source.shape, rng, rg)
+    lin, params = scene_light(camera.srgb_to_linear(source), rng, rg)
+    lin, extra = optics(lin, rng, rg, 1.0 / factor)
+    params.update(extra)
+    img, extra = sensor(lin, rng, rg, night="night" in params)
+    params.update(extra)
+    if edit is not None and label != SHARP:  # in-camera sharpening happens before any web resize
+        img, extra = edit(img, rng, rg)
+        params.update(extra)
     if label == BLURRY and rng.uniform() < rg.p_blurry_sharpened:
         img, extra = in_camera_sharpening(img, rng, rg)
         params.update(extra)
-    img, extra = nuisances(img, rng, rg)
+    img, extra = editing_nuisances(img, rng, rg, factor, kind, edit if label == SHARP else None)
     params.update(extra)
     if rng.uniform() < rg.p_jpeg:
         params["jpeg_quality"] = int(rng.integers(rg.jpeg_quality[0], rg.jpeg_quality[1] + 1))

@@ -21,12 +21,11 @@ import errno
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import fields
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from auditor.results import CSV_COLUMNS, AuditResult
+from auditor.results import COLUMN_TYPES, CSV_COLUMNS, AuditResult
 from reports.atomic import atomic_output
 
 try:
@@ -40,9 +39,8 @@ ERRORS = "surrogateescape"
 LINE_END = "\r\n"
 FSYNC_EVERY = 32
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
-_TYPES = {f.name: f.type for f in fields(AuditResult)}
-INT_COLUMNS = frozenset(n for n, t in _TYPES.items() if str(t).startswith("int"))
-FLOAT_COLUMNS = frozenset(n for n, t in _TYPES.items() if str(t).startswith("float"))
+INT_COLUMNS = frozenset(n for n, t in COLUMN_TYPES.items() if t is int)
+FLOAT_COLUMNS = frozenset(n for n, t in COLUMN_TYPES.items() if t is float)
 TEXT_COLUMNS = frozenset(CSV_COLUMNS) - INT_COLUMNS - FLOAT_COLUMNS
 
 Key = tuple[str, str]
@@ -137,7 +135,8 @@ def _parse(name: str, cell: str) -> Any:
 
 def result_to_row(result: AuditResult) -> list[str]:
     """CSV cells of one result, in :data:`CSV_COLUMNS` order."""
-    return [_cell(name, getattr(result, name)) for name in CSV_COLUMNS]
+    values = result.as_dict()
+    return [_cell(name, values[name]) for name in CSV_COLUMNS]
 
 
 def row_to_result(row: dict[str, str]) -> AuditResult:

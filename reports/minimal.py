@@ -30,16 +30,14 @@ def _row(r: AuditResult) -> str:
     return "<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in cells) + "</tr>"
 
 
-def write_minimal_report(results: Iterable[AuditResult], out_path: str | Path, summary: AuditSummary,
-                         model_info: Any = None) -> Path:
+def write_minimal_report(results: Iterable[AuditResult], out_path: str | Path, summary: AuditSummary) -> Path:
     """Write a plain HTML table of ``results`` (one pass over ``results``, atomic replace).
 
     Parameters
     ----------
     results : audited rows (may be a generator).
     out_path : HTML file to write.
-    summary : run totals shown above the table.
-    model_info : optional ``ModelInfo``; its name and version are shown.
+    summary : run totals shown above the table (model name and version included).
     """
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)

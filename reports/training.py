@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from auditor.labels import LABELS
+from auditor.metrics import per_class
 from reports import plots
 from reports.html import template_environment, write_text_atomic
 from reports.thumbnails import png_data_uri
@@ -41,17 +42,8 @@ def per_class_rows(confusion: np.ndarray, labels: Sequence[str]) -> list[dict[st
     list of dict
         One dict per class with keys ``label, precision, recall, f1, support``.
     """
-    cm = np.asarray(confusion, dtype=np.float64)
-    tp = np.diag(cm)
-    predicted, actual = cm.sum(axis=0), cm.sum(axis=1)
-    rows = []
-    for i, label in enumerate(labels[: cm.shape[0]]):
-        precision = tp[i] / predicted[i] if predicted[i] else 0.0
-        recall = tp[i] / actual[i] if actual[i] else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        rows.append({"label": str(label), "precision": precision, "recall": recall, "f1": f1,
-                     "support": int(actual[i])})
-    return rows
+    stats = per_class(np.asarray(confusion, dtype=np.float64), labels)
+    return [{"label": str(label), **s} for label, s in stats.items()]
 
 
 def _fmt_metric(value: Any) -> str:
@@ -91,7 +83,8 @@ def _write_png(out_dir: Path, name: str, data: bytes) -> dict[str, str]:
 def write_training_report(out_dir: str | Path, *, history: Mapping[str, Sequence[float]] | None = None,
                           confusion: np.ndarray | None = None, labels: Sequence[str] = LABELS,
                           misclassified: Sequence[Misclassified] | None = None,
-                          metrics: Mapping[str, float] | None = None, title: str = "Training report") -> Path:
+                          metrics: Mapping[str, float] | None = None, title: str = "Training report",
+                          reliability: tuple[Sequence[tuple[float, float, int]], float] | None = None) -> Path:
     """Write the training/evaluation plots and a self-contained ``report.html`` into ``out_dir``.
 
     Parameters
@@ -103,6 +96,8 @@ def write_training_report(out_dir: str | Path, *, history: Mapping[str, Sequence
     misclassified : ``(image, true_label, predicted_label, probability)``; image is RGB uint8.
     metrics : scalar metrics shown in the metrics table.
     title : page title.
+    reliability : (bins, ECE) for a reliability diagram ``reliability.png``: per confidence bin, the
+        mean confidence, the share correct and the number of images.
 
     Returns
     -------
@@ -118,6 +113,10 @@ def write_training_report(out_dir: str | Path, *, history: Mapping[str, Sequence
     if has_confusion:
         png = plots.confusion_matrix_png(confusion, labels)
         figures.append(("Confusion matrix", _write_png(out, "confusion.png", png)))
+    if reliability is not None:
+        from reports.reliability import reliability_png
+
+        figures.append(("Reliability diagram", _write_png(out, "reliability.png", reliability_png(*reliability))))
     if misclassified:
         png = _misclassified_png(misclassified)
         figures.append(("Misclassified samples", _write_png(out, "misclassified.png", png)))

@@ -194,7 +194,7 @@ def fake_classifier() -> Callable[..., FakeClassifier]:
 
 @pytest.fixture
 def subprocess_env() -> dict[str, str]:
-    """Environment for ``python -m auditor.cli`` subprocesses that finds this checkout."""
+    """Environment for ``python -m iqa`` subprocesses that finds this checkout."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     env["PYTHONIOENCODING"] = "utf-8"

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from conftest import PYTHON, REPO_ROOT, FakeClassifier, save_image
 
 from auditor.check import CheckConfig, CheckReport, judge, run_check
-from auditor.cli import main
+from iqa.cli import main
 from auditor.results import AuditResult
 
 
@@ -109,7 +109,7 @@ def test_cli_missing_path_or_model_exit_2(small_tree: Path) -> None:
 
 def test_check_subprocess_starts_light(small_tree: Path, subprocess_env: dict[str, str]) -> None:
     code = ("import sys\n"
-            "from auditor.cli import main\n"
+            "from iqa.cli import main\n"
             "try:\n"
             "    main(['check', sys.argv[1], '--threshold', '1', '--quiet'])\n"
             "except SystemExit as exc:\n"

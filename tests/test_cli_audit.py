@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import PYTHON, REPO_ROOT, MixedTree, save_image
 
-from auditor.cli import main
+from iqa.cli import main
 from auditor.results import CSV_COLUMNS
 from reports.csv_io import read_results
 
@@ -52,8 +52,8 @@ def test_audit_report_escapes_names(audited: tuple[Path, object]) -> None:
     out, result = audited
     html = (out / "report.html").read_text(encoding="utf-8", errors="replace")
     assert "<img src=x onerror" not in html
-    assert "summary" not in result.stdout  # the summary goes to stderr
-    assert "unreadable" in result.stderr and "report:" in result.stderr
+    assert result.stdout == ""  # data goes to files; the summary goes to stderr
+    assert "files/s" in result.stderr and "unreadable" in result.stderr and "report:" in result.stderr
 
 
 def test_audit_rerun_resumes_without_duplicates(mixed_tree: MixedTree, audited: tuple[Path, object]) -> None:
@@ -81,7 +81,7 @@ def test_resume_with_new_files_keeps_walk_order(tmp_path: Path) -> None:
 
 
 def test_audit_subprocess(mixed_tree: MixedTree, tmp_path: Path, subprocess_env: dict[str, str]) -> None:
-    proc = subprocess.run([PYTHON, "-m", "auditor.cli", "audit", str(mixed_tree.root), "-o", str(tmp_path),
+    proc = subprocess.run([PYTHON, "-m", "iqa", "audit", str(mixed_tree.root), "-o", str(tmp_path),
                            "--workers", "2", "--fresh"], env=subprocess_env, cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -119,7 +119,7 @@ def test_demo_builds_and_audits(tmp_path: Path) -> None:
 
 
 def test_training_commands_are_registered() -> None:
-    from auditor.cli_build import TRAINING_COMMANDS
+    from iqa.commands.training import TRAINING_COMMANDS
 
     assert all(main.commands.get(cmd.name) is cmd for cmd in TRAINING_COMMANDS)
     assert {"audit", "check", "demo"} <= set(main.commands)

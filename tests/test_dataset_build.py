@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from auditor.cli import main
+from iqa.cli import main
 from auditor.imaging import open_image
 from auditor.labels import LABELS
 from dataset.build import BuildConfig, build_dataset, list_sources
 from dataset.cifar import iter_cifar
+from dataset.manifest import MANIFEST_COLUMNS
 
 skdata = pytest.importorskip("skimage.data")
 
@@ -87,7 +88,12 @@ def test_cifar_reader_and_seed_layout(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     for label in LABELS:
         assert len(list((tmp_path / "seed" / label).iterdir())) == 6
-    assert len(_manifest(tmp_path / "seed")) == 18
+    rows = _manifest(tmp_path / "seed")
+    assert len(rows) == 18
+    by_label = {label: {r["variant"] for r in rows if r["label"] == label} for label in LABELS}
+    assert by_label == {"original": {"original"}, "sharp": {"unsharp"}, "blurry": {"gaussian", "defocus", "shake"}}
+    with open(tmp_path / "seed" / "manifest.csv", encoding="utf-8") as fh:
+        assert tuple(next(csv.reader(fh))) == MANIFEST_COLUMNS
 
 
 def test_cli_requires_a_source(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ import pytest
 
 from auditor.sharpness import laplacian_variance
 from dataset import degrade
-from dataset.recipes import VARIANTS, make_variant, nuisances
+from dataset import recipes
+from dataset.recipes import VARIANTS, make_variant
 from dataset.ranges import RANGES
 
 skdata = pytest.importorskip("skimage.data")
@@ -94,28 +95,52 @@ def test_partial_blur_keeps_the_detailed_subject_sharp() -> None:
     assert np.mean(kept) >= 0.5
 
 
+QUIET = RANGES.__class__(p_night=0.0, p_highlights=0.0, p_day_lights=0.0, p_noise=0.0, p_exposure=0.0,
+                         p_resample=0.0, p_web_sharpen=0.0, p_overlay=0.0)
+
+
 def test_blurry_variants_may_carry_in_camera_sharpening(photo: np.ndarray) -> None:
-    always = RANGES.__class__(p_blurry_sharpened=1.0, p_noise=0.0, p_exposure=0.0, p_resample=0.0)
-    img, label, params = make_variant(photo, "gaussian", np.random.default_rng(0), always)
+    from dataclasses import replace
+
+    img, label, params = make_variant(photo, "gaussian", np.random.default_rng(0), replace(QUIET, p_blurry_sharpened=1.0))
     assert label == "blurry" and "camera_amount" in params
     assert laplacian_variance(img) < laplacian_variance(photo)  # sharpened blur is still blurrier than the source
-    _, _, plain = make_variant(photo, "gaussian", np.random.default_rng(0), RANGES.__class__(p_blurry_sharpened=0.0))
+    _, _, plain = make_variant(photo, "gaussian", np.random.default_rng(0), replace(QUIET, p_blurry_sharpened=0.0))
     assert "camera_amount" not in plain
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_nuisances_keep_each_label_on_its_side(photo: np.ndarray, seed: int) -> None:
-    """The same nuisance draw (exposure, noise, resampling, JPEG) keeps blurry < original < sharp."""
-    strong = RANGES.__class__(p_noise=1.0, p_exposure=1.0, p_resample=1.0)
-    clean = {"blurry": degrade.gaussian_blur(photo, 1.5), "original": photo,
-             "sharp": degrade.oversharpen(photo, 1.5, 1.5)}
+def test_camera_nuisances_keep_each_label_on_its_side(photo: np.ndarray, seed: int) -> None:
+    """The same sensor and editing draw (exposure, noise, tone, resampling, JPEG) keeps blurry < original < sharp."""
+    from dataset import camera
+
+    strong = RANGES.__class__(p_noise=1.0, p_exposure=1.0, p_resample=1.0, p_web_sharpen=0.0, p_overlay=0.0)
+    lin = camera.srgb_to_linear(photo)
+    factor, kind = recipes._resample_plan(photo.shape, np.random.default_rng(seed), strong)
+    optics = {"blurry": degrade.gaussian_blur(lin, 1.5 / factor), "original": lin, "sharp": lin}
+    fixed_usm = lambda img, rng, rg: (degrade.oversharpen(img, 1.5, 1.5), {})  # noqa: E731
     quality = int(np.random.default_rng(seed).integers(50, 101))
     scores = {}
-    for label, img in clean.items():
-        noisy, params = nuisances(img, np.random.default_rng(seed), strong)
-        scores[label] = laplacian_variance(degrade.jpeg_roundtrip(noisy, quality))
-    assert {"gain", "gamma", "noise", "resample"} <= set(params)
+    for label, scene in optics.items():
+        img, params = recipes.sensor(scene, np.random.default_rng(seed), strong, night=False)
+        img, extra = recipes.editing_nuisances(img, np.random.default_rng(seed), strong, factor, kind,
+                                               fixed_usm if label == "sharp" else None)
+        scores[label] = laplacian_variance(degrade.jpeg_roundtrip(img, quality))
+    assert {"gain", "noise", "resample"} <= set(params) | set(extra)
     assert scores["blurry"] < scores["original"] < scores["sharp"]
+
+
+def test_resampled_blur_keeps_its_strength_at_the_output_scale() -> None:
+    """A sample web-resized by f is blurred by strength / f first: the blur it shows stays in range."""
+    from dataclasses import replace
+
+    always = replace(QUIET, p_resample=1.0, resample_factor=(0.5, 0.5), resample_kinds=("lanczos",))
+    big = skdata.astronaut()  # large enough to be shrunk by half
+    blurry, _, params = make_variant(big, "gaussian", np.random.default_rng(2), always)
+    original, _, _ = make_variant(big, "original", np.random.default_rng(2), always)
+    assert params["resample"] == 0.5 and blurry.shape == original.shape
+    direct = degrade.gaussian_blur(original, params["gaussian_sigma"])
+    assert laplacian_variance(blurry) < 1.5 * laplacian_variance(direct)
 
 
 def test_degradations_are_deterministic_given_the_generator(photo: np.ndarray) -> None:

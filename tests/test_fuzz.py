@@ -26,7 +26,7 @@ def _audit(man: fuzz_inputs.Manifest, out: Path, env: dict[str, str], *extra: st
     mutator = fuzz_inputs.Mutator(man, seed=3)
     mutator.start()
     try:
-        return subprocess.run([PYTHON, "-m", "auditor.cli", "audit", str(man.root), "-o", str(out), *extra],
+        return subprocess.run([PYTHON, "-m", "iqa", "audit", str(man.root), "-o", str(out), *extra],
                               env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     finally:
         mutator.stop.set()
@@ -52,7 +52,7 @@ def test_fuzz_audit_keeps_every_promise(fuzz_tree: fuzz_inputs.Manifest, tmp_pat
 
 
 def test_fuzz_check_is_flagged_not_crashed(fuzz_tree: fuzz_inputs.Manifest, subprocess_env: dict[str, str]) -> None:
-    proc = subprocess.run([PYTHON, "-m", "auditor.cli", "check", str(fuzz_tree.root), "--quiet"], env=subprocess_env,
+    proc = subprocess.run([PYTHON, "-m", "iqa", "check", str(fuzz_tree.root), "--quiet"], env=subprocess_env,
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 1, proc.stderr[-2000:]  # unreadable files fail the gate; a crash would be 70
     assert "Traceback" not in proc.stderr

@@ -90,3 +90,23 @@ def test_bias_moves_the_decision_and_probabilities_stay_normalised() -> None:
     probs = aggregate(logits, (1.0, 0, 0))
     assert decide(probs)[0] == "blurry" and probs.sum() == pytest.approx(1.0)
     assert softmax(np.array([[1000.0, 0.0, 0.0]]))[0, 0] == pytest.approx(1.0)  # no overflow
+
+
+def test_one_confident_sharp_patch_cannot_outvote_a_blurry_frame() -> None:
+    """A crisp overlay or a lamp's streak: one patch very sure it is sharp, 23 mildly blurry ones."""
+    outlier = np.array([-30.0, 30.0, 0.0])
+    frame = np.stack([outlier] + [BLURRY] * 23)
+    assert decide(aggregate(frame, (0, 0, 0), keep_fraction=0.5))[0] == "original"  # the plain mean is swung
+    assert decide(aggregate(frame, (0, 0, 0), keep_fraction=0.5, trim_fraction=0.125))[0] == "blurry"
+
+
+def test_trimming_keeps_bokeh_not_blurry() -> None:
+    """A sharp subject on a third of the textured patches still wins after the sharpest eighth is dropped."""
+    bokeh = np.stack([ORIGINAL] * 8 + [BLURRY] * 16)
+    assert decide(aggregate(bokeh, (0, 0, 0), keep_fraction=0.5, trim_fraction=0.125))[0] == "original"
+
+
+def test_temperature_softens_probabilities_without_changing_the_decision() -> None:
+    logits = np.stack([BLURRY, BLURRY * 2, ORIGINAL])
+    hot, cool = aggregate(logits, (0.5, 0, 0)), aggregate(logits, (0.5, 0, 0), temperature=4.0)
+    assert np.argmax(hot) == np.argmax(cool) and cool.max() < hot.max()

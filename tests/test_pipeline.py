@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import subprocess
 from pathlib import Path
 
@@ -9,10 +10,11 @@ import numpy as np
 import pytest
 from conftest import PYTHON, FakeClassifier, MixedTree
 
-from auditor.model import ModelError, load_model_info, softmax
+from auditor.model import ModelError, load_model_info
 from auditor.patches import PatchPolicy
 from auditor.pipeline import AuditConfig, audit, audit_dataframe
-from auditor.workers import Task, _analyse_in_pool, analyse_file
+from auditor.engine import ProcessPool
+from auditor.workers import Task, analyse_file, init_worker, timed_out
 from auditor.results import CSV_COLUMNS, decode_patches
 from auditor.walk import iter_image_files
 
@@ -51,7 +53,9 @@ def test_broken_files_become_error_rows(mixed_tree: MixedTree, mixed_results: li
 
 def test_probabilities_and_patch_encoding(mixed_results: list) -> None:
     # the fake classifier gives every patch logits (2, 0, 0); the shipped model's bias is added
-    expected = softmax(np.array([2.0, 0.0, 0.0]) + np.asarray(load_model_info().bias))
+    b = load_model_info().bias
+    blurry, original, sharp = math.exp(2.0 + b[0]), math.exp(b[1]), math.exp(b[2])
+    expected = [blurry / (blurry + original + sharp)]
     r = next(r for r in mixed_results if r.path == "formats/photo.bmp")
     assert r.label == "blurry"
     assert r.p_blurry == pytest.approx(expected[0], abs=1e-6)
@@ -96,7 +100,7 @@ def test_pool_matches_in_process_and_bounds_work_in_flight(photo_dir) -> None:
             next(pulled)
             yield Task(r, p, 256, PatchPolicy(64, 16))
 
-    stream = _analyse_in_pool(tasks(), workers=2, timeout=120)
+    stream = ProcessPool(2, 120, init_worker).map_ordered(analyse_file, tasks(), timed_out)
     first = next(stream)
     in_flight = next(pulled)  # tasks taken from the walk so far
     assert in_flight <= 2 * 4 + 1  # the window, not the whole folder

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from auditor import exit_codes
-from auditor.cli import main
+from iqa.cli import main
 from auditor.pipeline import AuditConfig, audit
 from reports.csv_io import read_results
 from conftest import PYTHON, REPO_ROOT, FakeClassifier, save_image, textured
@@ -89,7 +89,7 @@ def test_decoder_warnings_go_to_the_row_not_the_terminal(tmp_path: Path, subproc
     save_image(root / "fine.jpg")
     for workers in ("1", "2"):
         out = tmp_path / f"out{workers}"
-        proc = subprocess.run([PYTHON, "-m", "auditor.cli", "audit", str(root), "-o", str(out), "--workers", workers,
+        proc = subprocess.run([PYTHON, "-m", "iqa", "audit", str(root), "-o", str(out), "--workers", workers,
                                "--no-report"], env=subprocess_env, cwd=REPO_ROOT, capture_output=True, text=True,
                               timeout=120)
         assert proc.returncode == 0, proc.stderr
@@ -140,7 +140,7 @@ def test_control_characters_in_names_are_escaped_in_the_report(tmp_path: Path) -
 
 def test_check_one_file_is_fast(tmp_path: Path, subprocess_env: dict) -> None:
     save_image(tmp_path / "a.jpg", 640, 480)
-    cmd = [PYTHON, "-c", "import time,sys; t=time.perf_counter(); from auditor.cli import main\n"
+    cmd = [PYTHON, "-c", "import time,sys; t=time.perf_counter(); from iqa.cli import main\n"
            "try: main(['check', sys.argv[1], '--quiet'])\nexcept SystemExit: pass\n"
            "print(time.perf_counter() - t)", str(tmp_path / "a.jpg")]
     best = min(float(subprocess.run(cmd, env=subprocess_env, cwd=REPO_ROOT, capture_output=True, text=True,
@@ -154,7 +154,7 @@ def test_report_does_not_hang_on_a_file_replaced_by_a_fifo(tmp_path: Path, subpr
     root.mkdir()
     for i in range(3):
         save_image(root / f"p{i}.jpg", seed=i)
-    cmd = [PYTHON, "-m", "auditor.cli", "audit", str(root), "-o", str(tmp_path / "out"), "--workers", "1", "-q"]
+    cmd = [PYTHON, "-m", "iqa", "audit", str(root), "-o", str(tmp_path / "out"), "--workers", "1", "-q"]
     assert subprocess.run(cmd, env=subprocess_env, cwd=REPO_ROOT, timeout=120).returncode == 0
     (root / "p1.jpg").unlink()
     os.mkfifo(root / "p1.jpg")

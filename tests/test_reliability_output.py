@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor import exit_codes
-from auditor.cli import main
+from iqa.cli import main
 from auditor.results import CSV_COLUMNS, AuditResult
 from reports import csv_io
 from reports.csv_io import CsvNotOursError, CsvResultWriter, CsvWriteError, owned_length, read_results
@@ -144,8 +144,8 @@ def test_resume_with_other_settings_is_refused(photos: Path, tmp_path: Path) -> 
     # issue 11 item 11: resuming with another --max-side silently mixed rows of both settings
     out = tmp_path / "out"
     assert _audit(str(photos), "-o", str(out), "--no-report").exit_code == 0
-    settings = json.loads((out / "audit.json").read_text())["settings"]
-    assert settings["max_side"] > 0 and len(settings["model_sha256"]) == 64
+    settings = json.loads((out / "audit.json").read_text())
+    assert settings["max_side"] > 0 and len(settings["model"]["sha256"]) == 64
     before = (out / "audit.csv").read_bytes()
     other = _audit(str(photos), "-o", str(out), "--no-report", "--max-side", "600")
     assert other.exit_code == exit_codes.NOT_OURS and "max_side" in other.stderr

@@ -29,7 +29,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cmd(root: Path, out: Path) -> list[str]:
-    return [PYTHON, "-m", "auditor.cli", "audit", str(root), "-o", str(out), "--workers", "2", "--no-report"]
+    return [PYTHON, "-m", "iqa", "audit", str(root), "-o", str(out), "--workers", "2", "--no-report"]
 
 
 @pytest.fixture(scope="module")

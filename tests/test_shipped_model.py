@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from auditor.labels import LABELS
-from auditor.model import (PatchClassifier, aggregate, blur_margin, default_model_path, load_model_info,
-                           metadata_path, sharpest_patches)
+from auditor.model import PatchClassifier, aggregate, default_model_path, load_model_info, metadata_path
 from auditor.patches import select_patches
 from dataset import degrade
 
@@ -37,11 +36,11 @@ def test_shipped_metadata_matches_labels_and_policy() -> None:
 
 
 def _scores(pixels: np.ndarray) -> tuple[np.ndarray, float]:
-    """Image probabilities and the blurry-vs-rest logit margin (does not saturate like p does)."""
+    """Image probabilities and the blurry-vs-rest log-odds (does not saturate like p does)."""
     info = load_model_info()
     logits = PatchClassifier(info.path).logits(select_patches(pixels, info.policy).patches)
-    z = sharpest_patches(logits, info.keep_fraction).mean(axis=0) + np.asarray(info.bias)
-    return aggregate(logits, info.bias, info.keep_fraction), float(blur_margin(z))
+    p = aggregate(logits, info.bias, info.keep_fraction).astype(np.float64)
+    return p, float(np.log(p[0]) - np.log(p[1:].max()))
 
 
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea"])

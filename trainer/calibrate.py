@@ -15,6 +15,7 @@ from trainer import metrics
 from trainer.evaluate import ScoredImages, decide_with_bias
 
 GRID = np.round(np.arange(-4.0, 4.0001, 0.05), 4)
+TEMPERATURES = np.round(np.exp(np.linspace(np.log(0.5), np.log(20.0), 80)), 4)
 
 
 @dataclass(frozen=True)
@@ -70,3 +71,25 @@ def fit_bias(val: ScoredImages, real: ScoredImages | None = None,
               "policy": {"max_original_false_alarm": policy.max_original_false_alarm,
                          "max_partial_false_alarm": policy.max_partial_false_alarm}}
     return (b_blurry, 0.0, b_sharp), report
+
+
+def _nll(scored: ScoredImages, bias: np.ndarray, temperature: float) -> float:
+    z = (scored.log_odds + bias) / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-log_p[np.arange(len(z)), scored.truth].mean())
+
+
+def fit_temperature(sets: list[ScoredImages], bias: tuple[float, float, float]) -> float:
+    """The image-level temperature that minimises the mean negative log-likelihood over ``sets``.
+
+    Each set (synthetic validation, real calibration photos) weighs the same, whatever its size, so
+    the real photos are not drowned. The temperature divides the biased logits: the decision
+    (their argmax) is unchanged, only the confidence becomes honest.
+    """
+    sets = [s for s in sets if s is not None and len(s.items)]
+    if not sets:
+        return 1.0
+    b = np.asarray(bias, float)
+    losses = [np.mean([_nll(s, b, t) for s in sets]) for t in TEMPERATURES]
+    return float(TEMPERATURES[int(np.argmin(losses))])

@@ -1,21 +1,20 @@
 """Training patches from a built dataset, cut by the auditor's own loading and patch code."""
 from __future__ import annotations
 
-import csv
-import hashlib
-import multiprocessing as mp
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from auditor.engine import Backend, local_backend, running
+from auditor.defaults import MAX_SIDE
 from auditor.imaging import ImageLoadError, open_image
 from auditor.labels import LABELS
 from auditor.patches import PatchPolicy, select_patches
+from dataset.manifest import IMAGE_LEVEL_ONLY_VARIANTS, manifest_hash, manifest_path, read_manifest
 
-# bokeh-like partial blur is an image-level test of the aggregation; its patches are mixed, so no patch labels
-IMAGE_LEVEL_ONLY_VARIANTS = frozenset({"partial"})
+__all__ = ["ImageItem", "PatchData", "list_items", "manifest_hash", "extract_patches", "load_split_patches"]
 
 
 @dataclass(frozen=True)
@@ -43,11 +42,8 @@ def list_items(root: str | Path, split: str | None = None) -> list[ImageItem]:
     every image below a folder named after a label gets that label.
     """
     root = Path(root)
-    manifest = root / "manifest.csv"
-    if manifest.is_file():
-        with open(manifest, newline="", encoding="utf-8") as fh:
-            rows = [r for r in csv.DictReader(fh) if split is None or r["split"] == split]
-        return [ImageItem(root / r["file"], r["label"], r["variant"]) for r in rows]
+    if manifest_path(root).is_file():
+        return [ImageItem(root / r["file"], r["label"], r["variant"]) for r in read_manifest(root, split)]
     from auditor.walk import iter_image_files
 
     base = root / split if split and (root / split).is_dir() else root
@@ -59,12 +55,6 @@ def list_items(root: str | Path, split: str | None = None) -> list[ImageItem]:
     return items
 
 
-def manifest_hash(root: str | Path) -> str:
-    """SHA-256 of the dataset manifest (recorded in model metadata), or '' without one."""
-    path = Path(root) / "manifest.csv"
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
-
-
 def _patches_of(task: tuple[Path, PatchPolicy, int]) -> np.ndarray | None:
     path, policy, max_side = task
     try:
@@ -73,14 +63,21 @@ def _patches_of(task: tuple[Path, PatchPolicy, int]) -> np.ndarray | None:
         return None
 
 
-def extract_patches(items: list[ImageItem], policy: PatchPolicy, max_side: int = 1024, workers: int = 0,
-                    progress: Callable[[int], None] | None = None) -> PatchData:
-    """Cut the patches of every item exactly as the auditor would (unreadable images are skipped)."""
+def _no_patches(task: tuple[Path, PatchPolicy, int], reason: str) -> None:
+    return None  # a hung or crashed decoder: the image is skipped like an unreadable one
+
+
+def extract_patches(items: list[ImageItem], policy: PatchPolicy, max_side: int = MAX_SIDE, workers: int = 0,
+                    progress: Callable[[int], None] | None = None, backend: Backend | None = None) -> PatchData:
+    """Cut the patches of every item exactly as the auditor would (unreadable images are skipped).
+
+    ``backend`` runs the decoding (see :mod:`auditor.engine`); default: ``workers`` local processes.
+    """
     tasks = [(it.path, policy, max_side) for it in items]
     xs, ys, imgs = [], [], []
-    workers = workers or mp.cpu_count()
-    with mp.Pool(workers) as pool:
-        for i, patches in enumerate(pool.imap(_patches_of, tasks, chunksize=8)):
+    engine = backend if backend is not None else local_backend(workers)
+    with running(engine.map_ordered(_patches_of, tasks, _no_patches)) as results:
+        for i, patches in enumerate(results):
             if progress:
                 progress(1)
             if patches is None:
@@ -94,7 +91,7 @@ def extract_patches(items: list[ImageItem], policy: PatchPolicy, max_side: int =
     return PatchData(np.concatenate(xs), np.concatenate(ys).astype(np.int64), np.concatenate(imgs).astype(np.int64))
 
 
-def load_split_patches(root: str | Path, split: str, policy: PatchPolicy, max_side: int = 1024,
+def load_split_patches(root: str | Path, split: str, policy: PatchPolicy, max_side: int = MAX_SIDE,
                        patch_level: bool = True, progress: Callable[[int], None] | None = None,
                        cache: bool = True) -> tuple[list[ImageItem], PatchData]:
     """Items and patches of one split, cached as ``.npz`` beside the manifest (keyed by policy)."""
@@ -104,10 +101,10 @@ def load_split_patches(root: str | Path, split: str, policy: PatchPolicy, max_si
     key = (f"{manifest_hash(root)[:12]}_{split}_{policy.size}x{policy.count}_h{policy.half_step_below}"
            f"_{policy.max_fraction:g}_{max_side}_{int(patch_level)}")
     cache_file = Path(root) / f".patches_{key}.npz"
-    if cache and cache_file.is_file() and (Path(root) / "manifest.csv").is_file():
+    if cache and cache_file.is_file() and manifest_path(root).is_file():
         z = np.load(cache_file)
         return items, PatchData(z["x"], z["y"], z["image"])
     data = extract_patches(items, policy, max_side, progress=progress)
-    if cache and (Path(root) / "manifest.csv").is_file():
+    if cache and manifest_path(root).is_file():
         np.savez(cache_file, x=data.x, y=data.y, image=data.image)
     return items, data

@@ -24,9 +24,10 @@ class ScoredImages:
 
     items: tuple[ImageItem, ...]
     probs: np.ndarray  # (n, 3) calibrated probabilities, as the auditor reports them
-    log_odds: np.ndarray  # (n, 3) log-probabilities minus the model's bias: bias-free scores
+    log_odds: np.ndarray  # (n, 3) aggregated logits up to a per-row constant, without bias or temperature
     sharpness: np.ndarray  # (n,) variance of Laplacian at analysis scale
     errors: int
+    temperature: float = 1.0  # the model's image-level temperature (probabilities = softmax((z + b) / T))
 
     @property
     def truth(self) -> np.ndarray:
@@ -54,8 +55,26 @@ def score_items(items: list[ImageItem], model_path: str | Path | None = None, wo
         probs.append((res.p_blurry, res.p_original, res.p_sharp))
         sharp.append(res.sharpness)
     p = np.asarray(probs, np.float64).reshape(-1, len(LABELS))
-    log_odds = np.log(np.clip(p, 1e-12, 1)) - np.asarray(info.bias)
-    return ScoredImages(tuple(kept), p, log_odds, np.asarray(sharp, float), errors)
+    # softmax((z + bias) / T): T * log p recovers z + bias up to a per-row constant, which no decision sees
+    log_odds = np.log(np.clip(p, 1e-300, 1)) * info.temperature - np.asarray(info.bias)
+    return ScoredImages(tuple(kept), p, log_odds, np.asarray(sharp, float), errors, info.temperature)
+
+
+def take(scored: ScoredImages, mask: np.ndarray) -> ScoredImages:
+    """The rows of ``scored`` where ``mask`` is true."""
+    idx = np.flatnonzero(mask)
+    return ScoredImages(tuple(scored.items[i] for i in idx), scored.probs[idx], scored.log_odds[idx],
+                        scored.sharpness[idx], 0, scored.temperature)
+
+
+def probabilities(scored: ScoredImages, bias: Any = None, temperature: float | None = None) -> np.ndarray:
+    """Image probabilities as the auditor would report them for ``bias`` and ``temperature`` (None: the model's)."""
+    if bias is None and temperature is None:
+        return scored.probs
+    t = scored.temperature if temperature is None else temperature
+    z = (scored.log_odds + np.asarray(bias if bias is not None else 0.0)) / t
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def decide_with_bias(log_odds: np.ndarray, bias: np.ndarray | tuple[float, ...]) -> np.ndarray:
@@ -71,10 +90,12 @@ def scene_of(item: ImageItem) -> str:
     return f"{top}/{prefix}"
 
 
-def summarize(scored: ScoredImages, bias: Any = None) -> dict[str, Any]:
-    """Every metric the issue asks for, from scored images (``bias`` None = the model's own)."""
+def summarize(scored: ScoredImages, bias: Any = None, temperature: float | None = None) -> dict[str, Any]:
+    """Every metric the issue asks for, from scored images (``bias`` / ``temperature`` None = the model's own)."""
     truth = scored.truth
     pred = np.argmax(scored.probs, axis=1) if bias is None else decide_with_bias(scored.log_odds, bias)
+    probs = probabilities(scored, bias, temperature) if bias is not None or temperature is not None else scored.probs
+    confidence = probs.max(axis=1) if len(probs) else np.zeros(0)
     m = metrics.confusion_matrix(truth, pred)
     is_blurry, said_blurry = truth == 0, pred == 0
     variants = np.array([it.variant for it in scored.items])
@@ -84,6 +105,9 @@ def summarize(scored: ScoredImages, bias: Any = None) -> dict[str, Any]:
         "accuracy": float((truth == pred).mean()) if len(truth) else 0.0,
         "blurry_balanced_accuracy": metrics.balanced_accuracy(is_blurry, said_blurry),
         "blurry_auc": metrics.roc_auc(is_blurry, blur_margin(scored.log_odds)),
+        "ece": metrics.expected_calibration_error(confidence, truth == pred),
+        "reliability": metrics.calibration_bins(confidence, truth == pred),
+        "confident_wrong": float(((confidence >= 0.99) & (truth != pred)).mean()) if len(truth) else 0.0,
     }
     for name, mask in (("original_called_blurry", variants == "original"),
                        ("partial_called_blurry", variants == "partial")):
@@ -121,10 +145,16 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines += ["", f"macro-F1: {summary['macro_f1']:.3f}   accuracy: {summary['accuracy']:.3f}",
               f"blurry vs not-blurry balanced accuracy: model {summary['blurry_balanced_accuracy']:.3f}"
               f" | variance-of-Laplacian (best threshold {base['threshold']:.1f}) {base['blurry_balanced_accuracy']:.3f}",
-              f"blurry AUC: model {summary['blurry_auc']:.3f} | variance-of-Laplacian {base['blurry_auc']:.3f}"]
+              f"blurry AUC: model {summary['blurry_auc']:.3f} | variance-of-Laplacian {base['blurry_auc']:.3f}",
+              f"expected calibration error: {summary['ece']:.3f}   wrong with confidence >= 0.99:"
+              f" {summary['confident_wrong']:.3f}"]
     for key in ("original_called_blurry", "partial_called_blurry"):
         if key in summary:
             lines.append(f"{key.replace('_', ' ')}: {summary[key]:.3f}")
+    if "leave_one_scene_out" in summary:
+        loso = summary["leave_one_scene_out"]
+        lines.append(f"leave-one-scene-out blurry balanced accuracy: {loso['balanced_accuracy']:.3f}"
+                     f" (blurry recall {loso['blurry_recall']:.3f}, not-blurry correct {loso['original_correct']:.3f})")
     if len(summary["per_scene_accuracy"]) <= 40:
         lines += ["", "accuracy per scene:"]
         lines += [f"  {k}: {v:.3f}" for k, v in summary["per_scene_accuracy"].items()]

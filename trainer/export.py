@@ -1,7 +1,6 @@
 """`iqa quantize`: int8 conversion, float-vs-int8 check, image-level calibration, metadata."""
 from __future__ import annotations
 
-import json
 import platform
 from dataclasses import asdict, dataclass, replace
 from importlib import metadata as pkg_metadata
@@ -12,17 +11,20 @@ import numpy as np
 
 from auditor.labels import LABELS
 from auditor.model import PatchClassifier, metadata_path
-from trainer.calibrate import CalibrationPolicy, fit_bias
+from auditor.model_meta import Aggregation, ModelMeta, write_model_meta
+from trainer.calibrate import CalibrationPolicy, fit_bias, fit_temperature
 from trainer.data import list_items, load_split_patches, manifest_hash
 from trainer.evaluate import ScoredImages, score_items, summarize
+from trainer.loso import leave_one_scene_out
 from trainer.train import MODEL_FILE, load_train_config
 
 FLOAT_TFLITE = "model_float.tflite"
-KEEP_FRACTION = 0.5  # image verdict = mean over the sharpest half of the analysed patches
-# Training cuts 24 patches per image (more data); the verdict reads only the 8 most textured ones:
-# the most detailed regions carry the blur evidence, smooth ones look soft in any photo. Chosen by
-# the calibration objective (benchmarks/compare_aggregation.py), and 3x cheaper per photo.
-AUDIT_PATCH_COUNT = 8
+# Image verdict = mean logits of the patches ranked TRIM..KEEP by sharpness (sharpest first) among the
+# AUDIT_PATCH_COUNT most textured: the sharpest outliers (an overlay, a lamp's streak) are dropped.
+# Chosen with benchmarks/compare_aggregation.py (see README, "Patches and aggregation").
+KEEP_FRACTION = 0.5
+TRIM_FRACTION = 0.125
+AUDIT_PATCH_COUNT = 24
 MAX_INT8_LOSS = 0.01
 
 
@@ -36,6 +38,7 @@ class QuantizeReport:
     int8_accuracy: float
     size_bytes: int
     bias: tuple[float, float, float]
+    temperature: float
     test: dict[str, Any]
     calibration: dict[str, Any] | None
 
@@ -70,22 +73,18 @@ def _score_folders(folders: Iterable[str | Path], model: Path, progress: Callabl
     return score_items(items, model, progress=progress) if items else None
 
 
-def write_metadata(path: Path, content: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(content, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    return path
-
-
 def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str | Path] = (),
                  name: str | None = None, progress: Callable[[int], None] | None = None,
-                 policy: CalibrationPolicy = CalibrationPolicy(),
-                 patch_count: int = AUDIT_PATCH_COUNT) -> QuantizeReport:
+                 policy: CalibrationPolicy = CalibrationPolicy(), patch_count: int = AUDIT_PATCH_COUNT,
+                 keep_fraction: float = KEEP_FRACTION, trim_fraction: float = TRIM_FRACTION) -> QuantizeReport:
     """Quantize a training run to ``out`` (.tflite) and write calibrated metadata beside it.
 
-    ``patch_count`` is how many of the most textured patches the auditor analyses per photo.
+    ``patch_count`` is how many of the most textured patches the auditor analyses per photo;
+    ``trim_fraction`` and ``keep_fraction`` the band of them (sharpest first) the verdict averages.
     """
     import keras
 
-    from trainer.quantize import convert_float, convert_int8, write_model
+    from trainer.convert import convert_float, convert_int8, write_model
 
     run_dir, out = Path(run_dir), Path(out)
     cfg, dataset = load_train_config(run_dir)
@@ -96,39 +95,43 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
     write_model(convert_float(model), run_dir / FLOAT_TFLITE)
     float_acc = float((model.predict(test.x.astype(np.float32), batch_size=512, verbose=0).argmax(1) == test.y).mean())
     int8_acc = tflite_patch_accuracy(out, test.x, test.y)
-    meta: dict[str, Any] = {
-        "name": name or out.stem, "version": "1", "labels": list(LABELS),
-        "input": {"dtype": "uint8", "shape": [None, cfg.policy.size, cfg.policy.size, 3], "range": [0, 255],
-                  "note": "raw RGB pixels; rescaling is inside the model"},
-        "output": {"dtype": "int8", "kind": "logits", "note": "dequantize, then softmax"},
-        "max_side": cfg.max_side, "patch_policy": asdict(replace(cfg.policy, count=patch_count)),
-        "aggregation": {"rule": "softmax(mean logits of the keep_fraction least-blurry patches + bias)",
-                        "keep_fraction": KEEP_FRACTION, "bias": [0.0, 0.0, 0.0]},
-        "architecture": asdict(cfg.model),
-        "training": {"dataset_manifest_sha256": manifest_hash(dataset), "seed": cfg.seed, "epochs": cfg.epochs,
-                     "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate},
-        "versions": _versions(),
-    }
-    meta_file = write_metadata(metadata_path(out), meta)
+    meta = ModelMeta(
+        name=name or out.stem, version="1", labels=LABELS, max_side=cfg.max_side,
+        patch_policy=replace(cfg.policy, count=patch_count),
+        aggregation=Aggregation(bias=(0.0,) * len(LABELS), keep_fraction=keep_fraction, trim_fraction=trim_fraction),
+        input={"dtype": "uint8", "shape": [None, cfg.policy.size, cfg.policy.size, 3], "range": [0, 255],
+               "note": "raw RGB pixels; rescaling is inside the model"},
+        output={"dtype": "int8", "kind": "logits", "note": "dequantize, then softmax"},
+        architecture=asdict(cfg.model),
+        training={"dataset_manifest_sha256": manifest_hash(dataset), "seed": cfg.seed, "epochs": cfg.epochs,
+                  "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate},
+        versions=_versions(),
+    )
+    meta_file = write_model_meta(metadata_path(out), meta)
     val = score_items(list_items(dataset, "val"), out, progress=progress)
     real = _score_folders(calibration, out, progress)
     bias, fit = fit_bias(val, real, policy)
-    meta["aggregation"]["bias"] = list(bias)
-    meta["aggregation"]["calibration"] = {**fit, "calibration_folders": [Path(c).name for c in calibration]}
-    write_metadata(meta_file, meta)
+    temperature = fit_temperature([val, real], bias)
+    calibrated = {**fit, "calibration_folders": [Path(c).name for c in calibration]}
+    meta = replace(meta, aggregation=replace(meta.aggregation, bias=tuple(bias), temperature=temperature,
+                                             extra={"calibration": calibrated}))
+    write_model_meta(meta_file, meta)
     test_summary = summarize(score_items(list_items(dataset, "test"), out, progress=progress))
-    # log-odds are bias-free, so the calibration photos need no second pass through the final model
-    real_summary = summarize(real, bias) if real is not None else None
-    meta["metrics"] = {"patch_accuracy_float": float_acc, "patch_accuracy_int8": int8_acc,
-                       "test": _headline(test_summary),
-                       "calibration": _headline(real_summary) if real_summary else None}
-    write_metadata(meta_file, meta)
-    return QuantizeReport(out, meta_file, float_acc, int8_acc, out.stat().st_size, bias, test_summary, real_summary)
+    # log-odds are free of bias and temperature: the calibration photos need no second pass
+    real_summary = summarize(real, bias, temperature) if real is not None else None
+    if real_summary is not None:
+        real_summary["leave_one_scene_out"] = leave_one_scene_out(val, real, policy)
+    meta = replace(meta, metrics={"patch_accuracy_float": float_acc, "patch_accuracy_int8": int8_acc,
+                                  "test": _headline(test_summary),
+                                  "calibration": _headline(real_summary) if real_summary else None})
+    write_model_meta(meta_file, meta)
+    return QuantizeReport(out, meta_file, float_acc, int8_acc, out.stat().st_size, bias, temperature, test_summary,
+                          real_summary)
 
 
 def _headline(summary: dict[str, Any]) -> dict[str, Any]:
-    keys = ("images", "macro_f1", "accuracy", "blurry_balanced_accuracy", "blurry_auc",
-            "original_called_blurry", "partial_called_blurry")
+    keys = ("images", "macro_f1", "accuracy", "blurry_balanced_accuracy", "blurry_auc", "ece", "confident_wrong",
+            "original_called_blurry", "partial_called_blurry", "leave_one_scene_out")
     out = {k: summary[k] for k in keys if k in summary}
     out["sharp_recall"] = summary["per_class"]["sharp"]["recall"]
     out["laplacian_baseline_balanced_accuracy"] = summary["laplacian_baseline"]["blurry_balanced_accuracy"]

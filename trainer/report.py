@@ -56,4 +56,5 @@ def write_evaluation_report(out: Path, scored: ScoredImages, summary: dict[str, 
     headline = {k: v for k, v in summary.items() if isinstance(v, (int, float))}
     headline["laplacian_baseline_balanced_accuracy"] = summary["laplacian_baseline"]["blurry_balanced_accuracy"]
     return write_training_report(out, confusion=np.asarray(summary["confusion"]), misclassified=gallery,
-                                 metrics=headline, title=f"Evaluation of {model_name}")
+                                 metrics=headline, title=f"Evaluation of {model_name}",
+                                 reliability=(summary["reliability"], summary["ece"]))

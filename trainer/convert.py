@@ -1,4 +1,4 @@
-"""Full-integer int8 conversion of the Keras patch model, with a representative dataset."""
+"""TFLite conversion of the Keras patch model: full-integer int8 (with a representative dataset) and float."""
 from __future__ import annotations
 
 import contextlib

@@ -1,4 +1,4 @@
-"""CLI commands for building data, training, quantizing and evaluating.
+"""``iqa dataset build``, ``iqa train``, ``iqa quantize`` and ``iqa evaluate``.
 
 Each command parses, calls one library function and renders; libraries are imported inside
 the command so `iqa audit` and `iqa check` never pay for them (TensorFlow least of all).
@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 import click
+
+from auditor.defaults import PATCH_SIZE, TRAINING_PATCH_COUNT
 
 
 def _require_tensorflow() -> None:
@@ -74,8 +76,8 @@ def dataset_build(sources: tuple[str, ...], cifar: str | None, cifar_limit: int 
 @click.option("--learning-rate", type=float, default=2e-3, show_default=True)
 @click.option("--patience", type=int, default=5, show_default=True, help="Early-stopping patience (epochs).")
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--patch-size", type=int, default=64, show_default=True)
-@click.option("--patches", "patch_count", type=int, default=24, show_default=True,
+@click.option("--patch-size", type=int, default=PATCH_SIZE, show_default=True)
+@click.option("--patches", "patch_count", type=int, default=TRAINING_PATCH_COUNT, show_default=True,
               help="Most textured patches per image (at most half of the grid).")
 @click.option("--width", type=int, default=16, show_default=True, help="Channels of the first convolution.")
 def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, learning_rate: float, patience: int,
@@ -105,21 +107,28 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
 @click.option("--calibration", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Labelled folder(s) of real blurry/original photos to calibrate the decision on.")
 @click.option("--name", default=None, help="Model name stored in the metadata.")
-@click.option("--patch-count", type=click.IntRange(1, 256), default=8, show_default=True,
-              help="How many of the most textured patches the auditor analyses per photo.")
+@click.option("--patch-count", type=click.IntRange(1, 256), default=None,
+              help="How many of the most textured patches the auditor analyses per photo [default: 24].")
+@click.option("--trim-fraction", type=click.FloatRange(0.0, 0.9), default=None,
+              help="Share of the sharpest-looking patches the verdict ignores [default: 0.125].")
+@click.option("--keep-fraction", type=click.FloatRange(0.05, 1.0), default=None,
+              help="The verdict averages the patches ranked trim..keep, sharpest first [default: 0.5].")
 def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name: str | None,
-                     patch_count: int) -> None:
+                     patch_count: int | None, trim_fraction: float | None, keep_fraction: float | None) -> None:
     """Convert a training run to a full-integer int8 TFLite model with calibrated metadata."""
     _require_tensorflow()
+    from trainer import export
     from trainer.evaluate import format_summary
-    from trainer.export import MAX_INT8_LOSS, quantize_run
 
-    report = quantize_run(run_dir, out, calibration, name=name, patch_count=patch_count)
+    report = export.quantize_run(run_dir, out, calibration, name=name,
+                                 patch_count=patch_count or export.AUDIT_PATCH_COUNT,
+                                 keep_fraction=export.KEEP_FRACTION if keep_fraction is None else keep_fraction,
+                                 trim_fraction=export.TRIM_FRACTION if trim_fraction is None else trim_fraction)
     click.echo(f"int8 model: {report.model_path} ({report.size_bytes / 1024:.0f} KiB), "
                f"metadata: {report.metadata_path}")
     click.echo(f"test patch accuracy: float {report.float_accuracy:.4f}, int8 {report.int8_accuracy:.4f} "
-               f"(loss {100 * report.int8_loss:.2f} points; budget {100 * MAX_INT8_LOSS:.0f})")
-    click.echo(f"calibrated bias: {', '.join(f'{b:+.2f}' for b in report.bias)}")
+               f"(loss {100 * report.int8_loss:.2f} points; budget {100 * export.MAX_INT8_LOSS:.0f})")
+    click.echo(f"calibrated bias: {', '.join(f'{b:+.2f}' for b in report.bias)}; temperature {report.temperature:.2f}")
     click.echo("\n== test split (image level)\n" + format_summary(report.test))
     if report.calibration:
         click.echo("\n== calibration photos (real blur)\n" + format_summary(report.calibration))

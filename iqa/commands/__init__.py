@@ -1,0 +1,1 @@
+"""One module per command group; each imports its libraries inside the command."""
