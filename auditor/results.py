@@ -45,8 +45,8 @@ class AuditResult:
     analysis_height: int | None = None
     patch_size: int | None = None
     patches: str = ""
-    checks: Mapping[str, Any] = field(default_factory=dict, hash=False)
     warnings: str = ""  # decoder warnings and messages for this file (kept off the terminal)
+    checks: Mapping[str, Any] = field(default_factory=dict, hash=False)  # their columns come last
 
     @property
     def ok(self) -> bool:

@@ -13,7 +13,14 @@ WORKER_REIMPORT_EXIT = 3  # exit status of a worker that found itself re-running
 def die_with_parent() -> None:
     """A parent killed with SIGKILL cannot stop its workers: have the kernel kill them (Linux), or
     poll for the parent's exit (elsewhere)."""
-    parent = os.getppid()
+    import multiprocessing
+
+    # The parent's pid as the parent itself recorded it: a worker still importing when the parent
+    # was killed would otherwise read the reaper's pid here and never notice.
+    known = multiprocessing.parent_process()
+    parent = known.pid if known is not None and known.pid else os.getppid()
+    if os.getppid() != parent:
+        os._exit(1)
     try:
         import ctypes
 

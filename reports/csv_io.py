@@ -300,14 +300,14 @@ class CsvResultWriter:
             good = 0
             if os.fstat(fd).st_size:  # checked before anything is cut: only our own file is ever changed
                 try:
-                    good = owned_length(self.path) if self.resume else 0
-                    if not self.resume:
-                        owned_length(self.path)
+                    owned = owned_length(self.path)
                 except CsvNotOursError:
                     raise
                 except CsvFormatError:  # another version's audit CSV: replaced by --fresh only
                     if self.resume:
                         raise
+                    owned = 0
+                good = owned if self.resume else 0
             if os.fstat(fd).st_size != good:  # a torn last row, or a fresh start
                 os.ftruncate(fd, good)
                 os.fsync(fd)

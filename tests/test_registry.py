@@ -56,6 +56,6 @@ def test_a_registered_check_adds_a_column_group(tmp_path: Path, subprocess_env: 
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     columns, rows, round_trip = proc.stdout.strip().splitlines()
-    assert columns == "('patches', 'mean_level', 'dark')"
+    assert columns == "('warnings', 'mean_level', 'dark')"  # after the fixed columns (warnings is the last)
     assert rows == f"[('a.jpg', 'ok', {expected_mean(root / 'a.jpg')}, 'no'), ('broken.jpg', 'error', None, None)]"
     assert round_trip == "True"
