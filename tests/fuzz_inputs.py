@@ -19,6 +19,7 @@ import socket
 import struct
 import threading
 import time
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -271,11 +272,13 @@ def pillow_decodes(path: str | Path) -> bool:
     try:
         with open(path, "rb") as fh:
             data = fh.read()
-        with Image.open(io.BytesIO(data)) as im:
-            im.seek(0)
-            im.load()
-        with Image.open(io.BytesIO(data)) as im:
-            im.verify()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as im:
+                im.seek(0)
+                im.load()
+            with Image.open(io.BytesIO(data)) as im:
+                im.verify()
         return True
     except Exception:
         return False
