@@ -32,9 +32,18 @@ def _cmd(root: Path, out: Path) -> list[str]:
     return [PYTHON, "-m", "iqa", "audit", str(root), "-o", str(out), "--workers", "2", "--no-report"]
 
 
+_REFERENCE: dict[Path, Path] = {}
+
+
+def reference_bytes(tree: Path) -> bytes:
+    """The uninterrupted run's CSV, byte for byte."""
+    return (_REFERENCE[tree] / "audit.csv").read_bytes()
+
+
 @pytest.fixture(scope="module")
 def reference(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, str]]:
     out = tmp_path_factory.mktemp("ref")
+    _REFERENCE[tree] = out
     env = _env()
     proc = subprocess.run(_cmd(tree, out), env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -48,7 +57,7 @@ def _env() -> dict[str, str]:
 
 
 def _rows(out: Path) -> list[dict[str, str]]:
-    return [{k: v for k, v in row.items() if k != "warnings"} for row in iter_rows(out / "audit.csv")]
+    return list(iter_rows(out / "audit.csv"))
 
 
 def _descendants(pid: int) -> set[int]:
@@ -112,6 +121,7 @@ def test_sigterm_and_sigint_stop_cleanly_and_resume_exactly(tree: Path, referenc
                              timeout=300)
     assert resumed.returncode == 0 and "resuming" in resumed.stderr
     assert _rows(tmp_path) == reference
+    assert (tmp_path / "audit.csv").read_bytes() == reference_bytes(tree)
 
 
 def test_kill_9_at_random_points_resumes_exactly_and_leaves_no_process(tree: Path, reference: list,
@@ -128,3 +138,4 @@ def test_kill_9_at_random_points_resumes_exactly_and_leaves_no_process(tree: Pat
                            timeout=300)
     assert final.returncode == 0, final.stderr
     assert _rows(tmp_path) == reference
+    assert (tmp_path / "audit.csv").read_bytes() == reference_bytes(tree)
