@@ -2,13 +2,11 @@
 nothing fail, options validated, decoder noise kept off the terminal, every file gets a row."""
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image

@@ -4,7 +4,6 @@ its rows; a file that is not ours is never changed."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings

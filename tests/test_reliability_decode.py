@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from auditor import imaging
 from auditor.imaging import ImageLoadError, open_image
 from auditor.safe_open import UnsafeFileError, open_regular
 from conftest import textured

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from iqa.commands.common import INTERRUPTED, FatalError, echo_err, model_opt, quiet_opt, root_arg
+from iqa.commands.common import FatalError, echo_err, model_opt, quiet_opt, root_arg
 
 if TYPE_CHECKING:  # pragma: no cover
     from auditor.pipeline import AuditConfig
