@@ -6,7 +6,7 @@ Sources are photos the model never trained on (the test split of ``--dataset``'s
 it, the first photos of the shared training folder). Each becomes one file per group, then the
 folder is audited with the ``iqa`` command (a new process, as a user runs it) and the verdicts are
 counted per group. Every generator here differs from the training ones (``dataset/ranges.py``):
-hard-edged disc lamps instead of Gaussian spots, darker nights, fewer photons, exact line-segment
+hard-edged disc lamps instead of Gaussian spots, darker nights, exact line-segment
 shakes with an uneven speed profile instead of Boracchi-Foi trajectories, fonts and text sizes
 training never drew, tiled diagonal watermarks.
 
@@ -93,7 +93,7 @@ def big_text(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def render(src: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    photons = rng.uniform(100, 200)
+    photons = rng.uniform(3000, 6000)  # a cleaner sensor than training's nights (200-3000), darker scenes
     scene = night(src, rng)
     kernel = line_kernel(rng, rng.uniform(12, 30))
     seed = int(rng.integers(1 << 30))

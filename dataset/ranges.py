@@ -34,7 +34,7 @@ class DegradationRanges:
     partial_sharp_fraction: Range = (0.2, 0.5)  # area kept sharp in a bokeh-like partial blur
     partial_blur_radius: Range = (4.0, 12.0)
     # scene light: highlights above clip, point lights, night renditions
-    p_night: float = 0.2
+    p_night: float = 0.3  # never for over-sharpened samples (see recipes.scene_light)
     night_darkness: Range = (0.05, 0.35)  # linear-light scale of the whole scene
     night_window_gain: Range = (3.0, 20.0)  # bright source regions (windows, signs) become clipped lights
     night_lights_per_mp: Range = (60.0, 400.0)  # point lights per megapixel

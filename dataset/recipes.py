@@ -94,9 +94,16 @@ VARIANTS: dict[str, tuple[str, Optics, Edit | None]] = {
 }
 
 
-def scene_light(lin: np.ndarray, rng: np.random.Generator, rg: DegradationRanges) -> tuple[np.ndarray, Params]:
-    """Give the scene light above clip: a night rendition with lamps, or daytime highlights."""
-    if rng.uniform() < rg.p_night:
+def scene_light(lin: np.ndarray, rng: np.random.Generator, rg: DegradationRanges,
+                night_allowed: bool = True) -> tuple[np.ndarray, Params]:
+    """Give the scene light above clip: a night rendition with lamps, or daytime highlights.
+
+    Over-sharpened samples get no night rendition: a halo around a clipped lamp on black is clipped
+    away too, so such a sample would teach "crisp lamps at night = over-sharpened", the false
+    "sharp" call night photos must not get.
+    """
+    night = rng.uniform() < rg.p_night
+    if night and night_allowed:
         darkness, window = uniform(rng, rg.night_darkness), log_uniform(rng, rg.night_window_gain)
         lin = camera.boost_highlights(lin, window, uniform(rng, rg.highlight_knee)) * darkness
         count = max(3, round(log_uniform(rng, rg.night_lights_per_mp) * lin.shape[0] * lin.shape[1] / 1e6))
@@ -172,7 +179,7 @@ def make_variant(source: np.ndarray, variant: str, rng: np.random.Generator,
     """Render a crisp sRGB source as ``variant`` through the camera chain; returns (image, label, parameters)."""
     label, optics, edit = VARIANTS[variant]
     factor, kind = _resample_plan(source.shape, rng, rg)
-    lin, params = scene_light(camera.srgb_to_linear(source), rng, rg)
+    lin, params = scene_light(camera.srgb_to_linear(source), rng, rg, night_allowed=label != SHARP)
     lin, extra = optics(lin, rng, rg, 1.0 / factor)
     params.update(extra)
     img, extra = sensor(lin, rng, rg, night="night" in params)

@@ -153,3 +153,13 @@ def test_degradations_are_deterministic_given_the_generator(photo: np.ndarray) -
 def test_jpeg_roundtrip_quality_orders_error(photo: np.ndarray) -> None:
     err = [np.abs(degrade.jpeg_roundtrip(photo, q).astype(int) - photo).mean() for q in (50, 80, 100)]
     assert err[0] > err[1] > err[2]
+
+
+def test_over_sharpened_samples_are_never_night_scenes(photo: np.ndarray) -> None:
+    from dataclasses import replace
+
+    always_night = replace(RANGES, p_night=1.0)
+    for seed in range(4):
+        _, _, sharp = make_variant(photo, "unsharp", np.random.default_rng(seed), always_night)
+        _, _, blurry = make_variant(photo, "shake", np.random.default_rng(seed), always_night)
+        assert "night" not in sharp and "night" in blurry

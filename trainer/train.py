@@ -33,6 +33,7 @@ class TrainConfig:
     max_side: int = 1024
     policy: PatchPolicy = field(default_factory=PatchPolicy)
     model: ModelConfig = field(default_factory=ModelConfig)
+    init_from: str = ""  # a run folder whose model.keras is the starting point (fine-tuning); "" = fresh weights
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,10 @@ def train(dataset: str | Path, run_dir: str | Path, config: TrainConfig = TrainC
     _, val_data = load_split_patches(dataset, "val", config.policy, config.max_side, progress=progress)
     if len(train_data.y) == 0 or len(val_data.y) == 0:
         raise ValueError(f"no training or validation patches in {dataset}")
-    model = build_model(config.model)
+    if config.init_from:
+        model = keras.models.load_model(Path(config.init_from) / MODEL_FILE)
+    else:
+        model = build_model(config.model)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
@@ -113,7 +117,8 @@ def load_train_config(run_dir: str | Path) -> tuple[TrainConfig, str]:
     raw = json.loads((Path(run_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
     cfg = TrainConfig(epochs=raw["epochs"], batch_size=raw["batch_size"], learning_rate=raw["learning_rate"],
                       patience=raw["patience"], seed=raw["seed"], max_side=raw["max_side"],
-                      policy=PatchPolicy(**raw["policy"]), model=ModelConfig(**raw["model"]))
+                      policy=PatchPolicy(**raw["policy"]), model=ModelConfig(**raw["model"]),
+                      init_from=raw.get("init_from", ""))
     return cfg, raw["dataset"]
 
 
