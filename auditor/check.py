@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor import exit_codes
+from auditor.exposure import OVER, UNDER
 from auditor.labels import BLURRY, LABELS
 from auditor.pipeline import AuditConfig, LogitsModel, audit
 from auditor.results import AuditResult
 
+EXPOSURE = "exposure"  # the exposure check (auditor/exposure.py), failing on its under/over flag
+FAIL_ON_CHOICES: tuple[str, ...] = (*LABELS, EXPOSURE)
 # Below this many files the pool's start-up costs more than it saves.
 IN_PROCESS_MAX_FILES = 16
 
@@ -25,7 +28,8 @@ class CheckConfig:
 
     Attributes
     ----------
-    fail_on : labels that fail (default: blurry).
+    fail_on : labels that fail (default: blurry), and/or ``exposure``: a file whose exposure
+        flag is ``under`` or ``over`` fails (``threshold`` applies to the labels only).
     threshold : when set, a file fails when the probability of any ``fail_on`` label is at
         least this value (whatever the decided label); when None, a file fails when its
         decided label is in ``fail_on``.
@@ -41,9 +45,9 @@ class CheckConfig:
     include_hidden: bool = False
 
     def __post_init__(self) -> None:
-        unknown = [label for label in self.fail_on if label not in LABELS]
+        unknown = [label for label in self.fail_on if label not in FAIL_ON_CHOICES]
         if unknown or not self.fail_on:
-            raise ValueError(f"fail_on must be a non-empty subset of {LABELS}, got {self.fail_on}")
+            raise ValueError(f"fail_on must be a non-empty subset of {FAIL_ON_CHOICES}, got {self.fail_on}")
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold is a probability in [0, 1], got {self.threshold}")
 
@@ -117,13 +121,22 @@ def judge(result: AuditResult, config: CheckConfig) -> Finding | None:
     """
     if not result.ok:
         return Finding(result, "unreadable", None)
-    probs = {label: result.probs.get(label) for label in config.fail_on}
-    if config.threshold is not None:
+    labels = [label for label in config.fail_on if label in LABELS]
+    probs = {label: result.probs.get(label) for label in labels}
+    if config.threshold is not None and probs:
         label, p = max(probs.items(), key=lambda kv: (kv[1] if kv[1] is not None else -1.0))
-        return Finding(result, label, p) if p is not None and p >= config.threshold else None
-    if result.label in config.fail_on:
+        if p is not None and p >= config.threshold:
+            return Finding(result, label, p)
+    elif result.label in labels:
         return Finding(result, result.label, probs[result.label])
-    return None
+    return _exposure_finding(result) if EXPOSURE in config.fail_on else None
+
+
+def _exposure_finding(result: AuditResult) -> Finding | None:
+    if result.exposure not in (UNDER, OVER):
+        return None
+    score = result.under_exposure if result.exposure == UNDER else result.over_exposure
+    return Finding(result, f"{EXPOSURE} {result.exposure}", score)
 
 
 def run_check(paths: Sequence[str | os.PathLike[str]], config: CheckConfig = CheckConfig(),

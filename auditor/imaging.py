@@ -51,7 +51,7 @@ _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif", ".avif"}
 )
-_EXIF_TAGS = {0x010F: "make", 0x0110: "camera", 0x829A: "exposure_time", 0x920A: "focal_length", 0xA434: "lens"}
+_EXIF_TAGS = {0x010F: "make", 0x0110: "camera", 0x829A: "exposure_time", 0x920A: "focal_length", 0xA434: "lens", 0x9003: "datetime"}
 
 
 class ImageLoadError(Exception):

@@ -191,7 +191,7 @@ def _facts(a: Analysis) -> dict[str, Any]:
     return dict(path=a.path, root=a.root, bytes=a.bytes, width=a.width, height=a.height, format=a.format,
                 camera=a.exif.get("camera", ""), lens=a.exif.get("lens", ""),
                 exposure_time=a.exif.get("exposure_time", ""), focal_length=a.exif.get("focal_length", ""),
-                warnings=a.warnings)
+                captured=a.exif.get("datetime", ""), warnings=a.warnings)
 
 
 def _error_result(a: Analysis) -> AuditResult:

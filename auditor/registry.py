@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor import exposure, phash
 from auditor.labels import LABELS
 
 ColumnType = type  # int, float or str: how the CSV writes and parses the cells
@@ -36,8 +37,11 @@ class Check:
 
 
 CLASSIFIER = Check("blur", {f"p_{label}": float for label in LABELS})
+# near-duplicate groups need every file: measured as nothing here, filled in after the audit
+GROUPS = Check("groups", {"group": int, "group_kind": str, "best_in_group": int}, lambda pixels: {})
 
-CHECKS: tuple[Check, ...] = (CLASSIFIER,)
+CHECKS: tuple[Check, ...] = (CLASSIFIER, Check("phash", phash.COLUMNS, phash.measure),
+                             Check("exposure", exposure.COLUMNS, exposure.measure), GROUPS)
 
 
 def image_checks() -> tuple[Check, ...]:

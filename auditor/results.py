@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from auditor.labels import LABELS
-from auditor.registry import CLASSIFIER, check_columns
+from auditor.registry import CLASSIFIER, GROUPS, check_columns
 
 OK = "ok"
 ERROR = "error"
@@ -23,6 +23,9 @@ class AuditResult:
 
     ``patches`` lists the analysed patches as ``"y:x:p_blurry"`` triples separated by spaces,
     with (y, x) the top-left corner at analysis scale (``analysis_width`` x ``analysis_height``).
+    Among the checks, ``phash`` is the 16-hex-digit perceptual hash; ``exposure`` is ``ok``, ``under`` or ``over``;
+    ``group`` numbers a set of look-alike files (empty when a file has none), ``group_kind``
+    says ``burst``, ``duplicate`` or ``similar`` and ``best_in_group`` is 1 for the frame to keep.
     """
 
     path: str
@@ -45,8 +48,9 @@ class AuditResult:
     analysis_height: int | None = None
     patch_size: int | None = None
     patches: str = ""
+    captured: str = ""  # EXIF DateTimeOriginal, as the camera wrote it (tells a burst from a re-upload)
     warnings: str = ""  # decoder warnings and messages for this file (kept off the terminal)
-    checks: Mapping[str, Any] = field(default_factory=dict, hash=False)  # their columns come last
+    checks: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def ok(self) -> bool:
@@ -119,7 +123,8 @@ COLUMN_TYPES: dict[str, type] = _column_types()
 CSV_COLUMNS: tuple[str, ...] = tuple(COLUMN_TYPES)
 # Version of the CSV's columns and their meaning (recorded in ``audit.json`` beside the CSV,
 # see :mod:`reports.sidecar`); raise it when a column changes or goes.
-CSV_SCHEMA_VERSION = 2  # 2: the last column ``warnings``
+CSV_SCHEMA_VERSION = 3  # 2: culling columns (captured, phash, exposure, groups); 3: warnings
+GROUP_COLUMNS: tuple[str, ...] = tuple(GROUPS.columns)  # filled after the audit (auditor.grouping)
 
 
 def encode_patches(corners: Any, p_blurry: Any) -> str:

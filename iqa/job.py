@@ -63,7 +63,8 @@ class AuditJob:
 
 def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
                     config: AuditConfig = AuditConfig(), *, resume: bool = True, report: bool = True,
-                    progress: JobProgress | None = None, backend: Backend | None = None) -> AuditJob:
+                    groups: bool = True, progress: JobProgress | None = None,
+                    backend: Backend | None = None) -> AuditJob:
     """Audit ``roots`` into ``out_dir/audit.csv`` (and ``out_dir/report.html``).
 
     Parameters
@@ -74,6 +75,9 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
     resume : keep the rows already in the CSV and audit only the other files; otherwise
         start the CSV afresh.
     report : also write the HTML report (the plain one when the full one fails).
+    groups : group bursts and near-duplicates over the whole CSV (columns ``group``,
+        ``group_kind``, ``best_in_group``); recomputed every run, so a resumed run ends with the
+        same CSV as an uninterrupted one.
     progress : told the number of files before the run and each row as it is written;
         with it the tree is walked once, up front, to know that number.
     backend : where the files are analysed (see :mod:`auditor.engine`); None: local processes.
@@ -135,6 +139,10 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
                     progress.advance(result)
     elapsed = time.monotonic() - started
     files_total = writer.written
+    if groups:  # needs every row; also puts a resumed CSV back in walk order
+        from reports.culling import regroup_csv
+
+        regroup_csv(csv_path, walk_order_key(roots))
     if resumed:  # the kept rows are counted, and put back in walk order, in one pass over the CSV
         files_total, errors, counts = _tally_and_sort(csv_path, roots)
     summary = AuditSummary(files=files_total, errors=errors, counts=counts, seconds=elapsed, model_name=info.name,

@@ -389,17 +389,22 @@ def is_sorted(path: str | Path, key: Callable[[str, str], Any]) -> bool:
     return True
 
 
-def rewrite_sorted(path: str | Path, key: Callable[[str, str], Any]) -> int:
+def rewrite_sorted(path: str | Path, key: Callable[[str, str], Any],
+                   update: Callable[[list[dict[str, str]]], Any] | None = None) -> int:
     """Rewrite ``path`` sorted by ``key(root, path)``, one row per key, atomically.
 
     The new file is written beside the old one, fsynced, then moved over it with
-    :func:`os.replace`, so a crash leaves either the old or the new CSV. Returns the row count.
+    :func:`os.replace`, so a crash leaves either the old or the new CSV. ``update``, when
+    given, may change the raw cells of the sorted rows in place before they are written
+    (grouping fills its columns this way). Returns the row count.
     """
     path = Path(path)
     rows: dict[Key, dict[str, str]] = {}
     for row in iter_rows(path):
         rows[(restore(row["root"]), restore(row["path"]))] = row
     ordered = sorted(rows.items(), key=lambda item: key(*item[0]))
+    if update is not None:
+        update([row for _, row in ordered])
     with atomic_output(path, fsync=True, encoding=ENCODING, errors=ERRORS, newline="") as fh:
         writer = csv.writer(fh, lineterminator=LINE_END)
         writer.writerow(CSV_COLUMNS)

@@ -11,9 +11,11 @@ Caps (whatever the number of files):
   240 px JPEG thumbnail and its patch map, so at most ``2 * 3 * gallery_per_label``
   gallery images;
 * flagged files (verdict blurry or sharp): per flagged label, the ``flagged_cap``
-  (default 300) files with the highest probability of that label, the first
-  ``flagged_thumbs`` (default 40) of them with a 96 px thumbnail; the number left
-  out is stated;
+  (default 300) files with the highest probability of that label, each with a 96 px
+  thumbnail and its patch map; the number left out is stated;
+* culling (:mod:`reports.culling_report`): the first 40 burst / near-duplicate groups as
+  strips, the first 300 delete candidates and 100 exposure problems; a file shown in
+  several sections is decoded once per size;
 * unreadable files: the first ``error_cap`` (default 500) with their reason, plus a
   tally of up to 200 distinct reasons;
 * plots: three PNGs (label counts, p_blurry histogram, log sharpness distribution).
@@ -44,7 +46,8 @@ from auditor.results import AuditResult, AuditSummary
 from auditor.walk import printable
 from reports import plots
 from reports.atomic import atomic_output
-from reports.thumbnails import SMALL_SIDE, THUMB_SIDE, legend_gradient, make_thumb, png_data_uri
+from reports.culling_report import CullDigest, ThumbMemo, file_href
+from reports.thumbnails import SMALL_SIDE, THUMB_SIDE, legend_gradient, png_data_uri
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 FLAGGED_LABELS: tuple[str, ...] = (BLURRY, SHARP)
@@ -56,7 +59,7 @@ def template_environment() -> Environment:
     """The Jinja2 environment of the reports (autoescape on, strict undefined)."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(prob=_fmt_prob, num=_fmt_num, pct=_fmt_pct)
+    env.filters.update(prob=_fmt_prob, num=_fmt_num, pct=_fmt_pct, files=_fmt_files)
     env.globals.update(label_color=plots.label_color)
     return env
 
@@ -69,8 +72,14 @@ def _fmt_num(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
+def _fmt_files(value: int | None, noun: str = "file") -> str:
+    """``1 file``, ``2 files``, ``1,234 files``."""
+    n = int(value or 0)
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _fmt_pct(value: float | None) -> str:
-    return "0" if not value else f"{min(100.0, max(0.0, value * 100)):.1f}"
+    return "0.0" if not value else f"{min(100.0, max(0.0, value * 100)):.1f}"
 
 
 def _finite(value: Any) -> float | None:
@@ -154,7 +163,7 @@ class _Digest:
             self.reasons["(other reasons)"] += 1
 
 
-def _row(r: AuditResult, thumb: Any = None) -> dict[str, Any]:
+def _row(r: AuditResult, thumb: Any = None, base: Path | None = None) -> dict[str, Any]:
     probs = [(k, _finite(getattr(r, f"p_{k}"))) for k in LABELS]
     size = f"{r.width}×{r.height}" if r.width and r.height else "–"
     exif = [v for v in (r.camera, r.lens, r.exposure_time and f"{r.exposure_time} s",
@@ -164,20 +173,23 @@ def _row(r: AuditResult, thumb: Any = None) -> dict[str, Any]:
             "label": r.label,
             "confidence": _finite(r.confidence), "probs": probs, "sharpness": _finite(r.sharpness),
             "size": size, "format": r.format, "bytes": r.bytes, "exif": " · ".join(exif),
-            "error": printable(r.error), "thumb": thumb}
+            "error": printable(r.error), "thumb": thumb, "href": file_href(r, base) if base is not None else "",
+            "flagged": r.label in FLAGGED_LABELS, "exposure": r.exposure if r.exposure in ("under", "over") else "",
+            "under": _finite(r.under_exposure), "over": _finite(r.over_exposure),
+            "clipped": (_finite(r.shadows_clipped), _finite(r.highlights_clipped))}
 
 
-def _gallery(digest: _Digest, label: str) -> dict[str, Any]:
+def _gallery(digest: _Digest, label: str, row: Any, thumb: ThumbMemo) -> dict[str, Any]:
     confident = digest.confident[label].best()
     seen = {id(r) for r in confident}
     borderline = [r for r in digest.borderline[label].best() if id(r) not in seen]
-    cards = [[_row(r, make_thumb(r, THUMB_SIDE, with_map=True)) for r in rows] for rows in (confident, borderline)]
+    cards = [[row(r, thumb(r, THUMB_SIDE)) for r in rows] for rows in (confident, borderline)]
     return {"label": label, "count": digest.counts[label], "confident": cards[0], "borderline": cards[1]}
 
 
-def _flagged(digest: _Digest, label: str, thumbs: int) -> dict[str, Any]:
+def _flagged(digest: _Digest, label: str, thumbs: int, row: Any, thumb: ThumbMemo) -> dict[str, Any]:
     rows = digest.flagged[label].best()
-    views = [_row(r, make_thumb(r, SMALL_SIDE) if i < thumbs else None) for i, r in enumerate(rows)]
+    views = [row(r, thumb(r, SMALL_SIDE) if i < thumbs else None) for i, r in enumerate(rows)]
     total = digest.flagged_total[label]
     return {"label": label, "total": total, "rows": views, "omitted": total - len(views)}
 
@@ -241,7 +253,7 @@ def _summary(summary: AuditSummary, counts: Mapping[str, int]) -> dict[str, Any]
 
 def write_audit_report(results: Iterable[AuditResult], out_path: str | Path, summary: AuditSummary,
                        model_info: Any = None, *, gallery_per_label: int = 24, flagged_cap: int = 300,
-                       flagged_thumbs: int = 40, error_cap: int = 500) -> Path:
+                       flagged_thumbs: int | None = None, error_cap: int = 500) -> Path:
     """Write the self-contained HTML audit report.
 
     Parameters
@@ -252,7 +264,7 @@ def write_audit_report(results: Iterable[AuditResult], out_path: str | Path, sum
     model_info : optional ``ModelInfo`` or mapping shown in the model table.
     gallery_per_label : samples per label in the gallery (half confident, half borderline).
     flagged_cap : rows per flagged label (blurry, sharp) in the flagged tables.
-    flagged_thumbs : how many of those rows, per label, get a small thumbnail.
+    flagged_thumbs : how many of those rows, per label, get a small thumbnail (default: all).
     error_cap : unreadable files listed individually.
 
     Returns
@@ -260,16 +272,20 @@ def write_audit_report(results: Iterable[AuditResult], out_path: str | Path, sum
     pathlib.Path
         The written file.
     """
-    digest = _Digest(gallery_per_label, flagged_cap, error_cap)
+    digest, cull = _Digest(gallery_per_label, flagged_cap, error_cap), CullDigest()
     for result in results:
         digest.add(result)
+        cull.add(result)
     counts = summary.counts or dict(digest.counts)
+    row, thumb = functools.partial(_row, base=Path(out_path).absolute().parent), ThumbMemo()
+    thumbs = flagged_cap if flagged_thumbs is None else flagged_thumbs
     context = {
         "title": "Image quality audit", "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "summary": _summary(summary, counts), "model_rows": model_rows(model_info),
         "plots": _plots(digest, counts, summary.errors), "labels": LABELS,
-        "galleries": [_gallery(digest, k) for k in LABELS],
-        "flagged": [_flagged(digest, k, flagged_thumbs) for k in FLAGGED_LABELS],
+        "galleries": [_gallery(digest, k, row, thumb) for k in LABELS],
+        "flagged": [_flagged(digest, k, thumbs, row, thumb) for k in FLAGGED_LABELS],
+        "cull": cull.context(row, thumb, THUMB_SIDE, SMALL_SIDE),
         "errors": _errors(digest),
         "unknown_label": digest.unknown_label, "legend": legend_gradient(),
         "caps": {"gallery": gallery_per_label, "flagged": flagged_cap, "errors": error_cap},

@@ -89,6 +89,7 @@ def label_counts_png(counts: Mapping[str, int], errors: int = 0) -> bytes:
         ax.text(v + peak * 0.01, y, f"{v:,}", va="center", fontsize=9, color=_TEXT)
     ax.set_xlim(0, peak * 1.15)
     ax.set_xlabel("files", color=_TEXT)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 ticks
     ax.set_title("Files per verdict", color=_TEXT, fontsize=11, loc="left")
     return _render(fig)
 
@@ -119,6 +120,7 @@ def probability_histogram_png(p_blurry: Mapping[str, Sequence[float] | np.ndarra
     ax.set_xlim(0, 1)
     ax.set_xlabel("p_blurry", color=_TEXT)
     ax.set_ylabel("files", color=_TEXT)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Blur probability by verdict", color=_TEXT, fontsize=11, loc="left")
     return _render(fig)
 
@@ -154,6 +156,7 @@ def sharpness_distribution_png(sharpness: Mapping[str, Sequence[float] | np.ndar
         _no_data(ax)
     ax.set_xlabel("variance of Laplacian (log scale)", color=_TEXT)
     ax.set_ylabel("files", color=_TEXT)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Classical sharpness score by verdict", color=_TEXT, fontsize=11, loc="left")
     return _render(fig)
 

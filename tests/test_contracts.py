@@ -14,6 +14,7 @@ from auditor.model import default_model_path, load_model_info, metadata_path
 from auditor.model_meta import ModelError, ModelMeta, read_model_meta, write_model_meta
 from auditor.patches import PatchPolicy
 from iqa.cli import main
+from auditor.results import CSV_SCHEMA_VERSION
 from reports.csv_io import read_results
 from reports.sidecar import read_sidecar, sidecar_path
 
@@ -86,7 +87,7 @@ def test_max_side_sets_the_analysis_scale_and_is_recorded(photos: Path, tmp_path
     rows = read_results(out / "audit.csv")
     assert {(r.analysis_width, r.analysis_height) for r in rows} == {(100, 75)}
     side = read_sidecar(out / "audit.csv")
-    assert side["max_side"] == 100 and side["schema_version"] == 2
+    assert side["max_side"] == 100 and side["schema_version"] == CSV_SCHEMA_VERSION
     assert side["model"]["sha256"] == __import__("hashlib").sha256(default_model_path().read_bytes()).hexdigest()
     # resuming at another scale is refused (issue 11): the kept rows were analysed differently
     save_image(photos / "p9.jpg", 200, 150, seed=9)

@@ -40,7 +40,8 @@ def expected_mean(path: Path) -> float:
 
 
 def test_the_classifier_is_the_first_check_and_its_columns_stay_in_place() -> None:
-    assert CHECKS[0] is CLASSIFIER and check_columns() == {}
+    assert CHECKS[0] is CLASSIFIER and CLASSIFIER.measure is None
+    assert not set(CLASSIFIER.columns) & set(check_columns())  # its columns are not measured in the worker
     assert CSV_COLUMNS[3:9] == ("label", "confidence", "p_blurry", "p_original", "p_sharp", "sharpness")
     r = AuditResult(path="x", status="ok", p_blurry=0.7, p_original=0.2, p_sharp=0.1)
     assert r.probs == {"blurry": 0.7, "original": 0.2, "sharp": 0.1} and r.p_original == 0.2
@@ -56,6 +57,6 @@ def test_a_registered_check_adds_a_column_group(tmp_path: Path, subprocess_env: 
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     columns, rows, round_trip = proc.stdout.strip().splitlines()
-    assert columns == "('warnings', 'mean_level', 'dark')"  # after the fixed columns (warnings is the last)
+    assert columns == "('best_in_group', 'mean_level', 'dark')"  # a new group goes last
     assert rows == f"[('a.jpg', 'ok', {expected_mean(root / 'a.jpg')}, 'no'), ('broken.jpg', 'error', None, None)]"
     assert round_trip == "True"

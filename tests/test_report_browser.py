@@ -43,14 +43,14 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def _row(root: Path, path: str, label: str, p: float) -> AuditResult:
+def _row(root: Path, path: str, label: str, p: float, **culling: Any) -> AuditResult:
     rest = (1 - p) / 2
     probs = {k: (p if k == label else rest) for k in ("blurry", "original", "sharp")}
     return AuditResult(path=path, status="ok", label=label, confidence=p, p_blurry=probs["blurry"],
                        p_original=probs["original"], p_sharp=probs["sharp"], sharpness=50 + 500 * p, width=160,
                        height=120, format="JPEG", bytes=5000, camera="Camera <b>X</b>", root=str(root),
                        analysis_width=160, analysis_height=120, patch_size=64,
-                       patches=encode_patches([(0, 0), (0, 64), (56, 96)], [0.95, 0.5, 0.05]))
+                       patches=encode_patches([(0, 0), (0, 64), (56, 96)], [0.95, 0.5, 0.05]), **culling)
 
 
 def _report(tmp_path: Path) -> Path:
@@ -61,6 +61,10 @@ def _report(tmp_path: Path) -> Path:
     for name in names:
         cv2.imwrite(str(root / name), cv2.resize(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8), (160, 120)))
     rows = [_row(root, names[i % 3], ("blurry", "original", "sharp")[i % 3], 0.4 + 0.05 * i) for i in range(12)]
+    burst = dict(group=1, group_kind="burst")
+    rows += [_row(root, "two.jpg", "original", 0.9, best_in_group=1, **burst),  # a burst: best frame and two others
+             _row(root, HOSTILE, "blurry", 0.9, best_in_group=0, **burst),
+             _row(root, "three.jpg", "original", 0.6, best_in_group=0, exposure="under", under_exposure=0.7, **burst)]
     rows += [_row(root, "missing.jpg", "sharp", 0.99),
              AuditResult(path="bad.jpg", status="error", error="cannot decode: <b>broken</b>", root=str(root))]
     summary = AuditSummary(len(rows), 1, {"blurry": 4, "original": 4, "sharp": 5}, 3.0, "iqa-test", "1", (str(root),))
@@ -102,10 +106,41 @@ def test_audit_report_in_chromium(browser: Any, tmp_path: Path) -> None:
     assert HOSTILE in text and "cannot decode: <b>broken</b>" in text and "Camera <b>X</b>" in text
     assert page.evaluate(INJECTED) == 0, "an element was created from user data"
     assert not seen["dialogs"] and not seen["console"] and not seen["requests"], seen
-    assert page.eval_on_selector("img.map", "e => getComputedStyle(e).opacity") == "0"
+    opacity = "e => getComputedStyle(e).opacity"
+    assert page.eval_on_selector(".card.flagged img.map", opacity) == "1"  # flagged files: map shown
+    assert page.eval_on_selector(".card:not(.flagged) img.map", opacity) == "0"
     page.check("#show-maps")  # pure-CSS toggle shows every patch map
-    page.wait_for_function("() => getComputedStyle(document.querySelector('img.map')).opacity === '1'", timeout=5000)
+    page.wait_for_function("() => getComputedStyle(document.querySelector('.card:not(.flagged) img.map')).opacity"
+                           " === '1'", timeout=5000)
     _screenshot(page, tmp_path, "audit_report.png")
+    page.close()
+
+
+def test_culling_sections_in_chromium(browser: Any, tmp_path: Path) -> None:
+    report = _report(tmp_path)
+    page, seen = _open(browser, report)
+    order = page.evaluate("""['summary', 'rejects', 'bursts', 'galleries', 'plots', 'run'].map(
+        id => document.getElementById(id).getBoundingClientRect().top)""")
+    assert order == sorted(order), "run details must come after the results"
+    legend = page.inner_text("#legend")
+    assert "over-sharpened" in legend and "blurry" in legend and "original" in legend
+    strip = page.query_selector("#burst-1")
+    assert len(strip.query_selector_all("figure.frame")) == 3
+    assert [f.inner_text().split("\n")[0] for f in strip.query_selector_all("figure.frame.best")] == ["two.jpg"]
+    rejects = page.inner_text("#rejects")
+    assert HOSTILE in rejects and "not the best of burst 1" in rejects and "three.jpg" in rejects
+    # every thumbnail links to its file, hostile names included
+    links = page.evaluate("""Array.from(document.querySelectorAll('img.photo')).map(i => {
+        const a = i.closest('a'); return a ? a.href : null; })""")
+    assert links and None not in links
+    from urllib.parse import unquote, urlparse
+
+    targets = {Path(unquote(urlparse(h).path)) for h in links}
+    root = tmp_path / "photos"
+    assert root / HOSTILE in targets and all(t.parent == root for t in targets)
+    assert page.inner_text("nav").count("Distributions") == 1 and "Plots" not in page.inner_text("nav")
+    assert not seen["dialogs"] and not seen["console"] and not seen["requests"], seen
+    _screenshot(page, tmp_path, "audit_report_culling.png")
     page.close()
 
 

@@ -95,7 +95,7 @@ def test_flagged_table_sorted_capped_and_counted(photos: Path, tmp_path: Path) -
     rows = [ok_row(photos, f"f{i:02d}.jpg", "blurry", 0.4 + i * 0.02) for i in range(12)]
     out = write_audit_report(rows, tmp_path / "r.html", summary_of(rows, photos), flagged_cap=5)
     section = out.read_text(encoding="utf-8").split('id="flagged-blurry"', 1)[1].split("</section>", 1)[0]
-    listed = re.findall(r'<td class="path" title="[^"]*">([^<]*)</td>', section)
+    listed = re.findall(r'<td class="path" title="[^"]*"><a href="[^"]*">([^<]*)</a></td>', section)
     assert listed == ["f11.jpg", "f10.jpg", "f09.jpg", "f08.jpg", "f07.jpg"]
     assert "7 more blurry files omitted" in section
 
@@ -142,9 +142,11 @@ def test_bounded_size_for_many_rows(photos: Path, tmp_path: Path) -> None:
     summary = AuditSummary(3000, 60, {"blurry": 980, "original": 980, "sharp": 980}, 60.0, "m", "1")
     out = write_audit_report(rows(), tmp_path / "big.html", summary, flagged_cap=100)
     html = out.read_text(encoding="utf-8")
-    assert out.stat().st_size < 2_000_000
-    assert html.count("data:image/jpeg;base64,") <= 2 * 3 * 24 + 2 * 40
-    assert html.count("<tr>") < 2 * 100 + 60 + 20
+    # every flagged row has a thumbnail (its patch map); 100 delete candidates have a thumbnail
+    assert html.count("data:image/jpeg;base64,") <= 2 * 3 * 24 + 2 * 100 + 100
+    assert out.stat().st_size < 3_000_000
+    assert html.count("<tr>") < 2 * 100 + 300 + 60 + 20
+    assert "680 more omitted" in html  # delete candidates beyond the 300 listed
     assert "880 more blurry files omitted" in html
 
 
@@ -170,3 +172,36 @@ def test_training_report_without_data(tmp_path: Path) -> None:
     out = write_training_report(tmp_path, history=None, confusion=None, labels=LABELS3, misclassified=[],
                                 metrics=None, title="Empty")
     assert "No plots" in out.read_text(encoding="utf-8") and not (tmp_path / "curves.png").exists()
+
+
+def test_one_file_is_not_one_files(photos: Path, tmp_path: Path) -> None:
+    rows = [ok_row(photos, "a.jpg", "blurry", 0.9)]
+    html = write_audit_report(rows, tmp_path / "r.html", summary_of(rows, photos)).read_text(encoding="utf-8")
+    assert "1 files" not in html
+    assert re.search(r'Flagged <span class="badge l-blurry">blurry</span> <span class="muted">1 file</span>', html)
+    assert 'href="#plots">Distributions</a>' in html and ">Plots<" not in html
+
+
+def test_count_axes_have_integer_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    seen = []
+    monkeypatch.setattr(plots, "_render", lambda fig: seen.append([ax.yaxis.get_major_locator() for ax in fig.axes]))
+    plots.probability_histogram_png({"blurry": np.array([0.9])})
+    plots.sharpness_distribution_png({"blurry": np.array([50.0])})
+    assert len(seen) == 2 and all(isinstance(loc, MaxNLocator) and loc._integer for locs in seen for loc in locs)
+
+
+def test_a_file_in_several_sections_is_decoded_once_per_size(photos: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from reports import thumbnails
+
+    calls: list[tuple[str, int]] = []
+    real = thumbnails.load_thumbnail
+    monkeypatch.setattr(thumbnails, "load_thumbnail", lambda p, side=240: calls.append((str(p), side)) or real(p, side))
+    burst = dict(group=1, group_kind="burst")
+    rows = [ok_row(photos, "a.jpg", "blurry", 0.9, best_in_group=0, **burst),  # gallery, flagged, rejects, strip
+            ok_row(photos, "b.jpg", "original", 0.8, best_in_group=1, **burst)]
+    html = write_audit_report(rows, tmp_path / "r.html", summary_of(rows, photos)).read_text(encoding="utf-8")
+    assert 'id="burst-1"' in html and "not the best of burst 1" in html
+    assert sorted(calls) == sorted(set(calls)) and len(calls) == 3  # a.jpg at 240 and 96 px, b.jpg at 240 px

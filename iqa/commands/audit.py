@@ -30,20 +30,35 @@ if TYPE_CHECKING:  # pragma: no cover
 @click.option("--include-hidden", is_flag=True, help="Also audit names starting with a dot.")
 @quiet_opt
 @click.option("--no-report", is_flag=True, help="Write the CSV only.")
+@click.option("--groups/--no-groups", default=True, show_default=True,
+              help="Group bursts and near-duplicates (columns group, group_kind, best_in_group).")
+@click.option("--list-rejects", "rejects", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the delete candidates (blurry, or not the best of a group), one path per line.")
+@click.option("--null", "null", is_flag=True, help="End each path of --list-rejects with NUL (xargs -0).")
+@click.option("--xmp", "xmp", type=click.Choice(["out", "beside"]), default=None,
+              help="Write XMP sidecars (rating/label) to OUT/xmp/, or beside the photos; never over foreign ones.")
 def audit_command(roots: tuple[str, ...], out_dir: Path, model: str | None, workers: int, max_side: int | None,
-                  resume: bool, include_hidden: bool, quiet: bool, no_report: bool) -> None:
+                  resume: bool, include_hidden: bool, quiet: bool, no_report: bool, groups: bool,
+                  rejects: Path | None, null: bool, xmp: str | None) -> None:
     """Audit every photo under ROOT... into OUT/audit.csv and OUT/report.html.
 
     Unreadable files get an error row; they do not change the exit status.
     """
     from auditor.engine import available_cores
     from auditor.pipeline import AuditConfig
+    from iqa.commands import cull
 
     if workers > available_cores():
         echo_err(f"warning: --workers {workers} capped at the {available_cores()} available cores")
         workers = available_cores()
     config = AuditConfig(model_path=model, workers=workers, max_side=max_side, include_hidden=include_hidden)
-    run_audit(roots, out_dir, config, resume=resume, quiet=quiet, report=not no_report)
+    if rejects is not None:
+        cull.require_rejects_target(rejects, roots)
+    job = run_audit(roots, out_dir, config, resume=resume, quiet=quiet, report=not no_report, groups=groups)
+    if rejects is not None:
+        cull.list_rejects(job.csv_path, rejects, null, quiet)
+    if xmp is not None:
+        cull.write_sidecars(job.csv_path, out_dir, beside=xmp == "beside", quiet=quiet)
 
 
 class _Progress:
@@ -70,7 +85,7 @@ class _Progress:
 
 
 def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, resume: bool, quiet: bool,
-              report: bool) -> AuditJob:
+              report: bool, groups: bool = True) -> AuditJob:
     """Run the job, map its errors to exit statuses and print its summary (shared by audit and demo)."""
     from auditor import exit_codes
     from auditor.model import ModelError
@@ -84,7 +99,7 @@ def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, res
     shown = printable(str(out_dir / CSV_NAME))
     try:
         with contextlib.closing(_Progress(shown)) as progress:
-            job = audit_to_folder(roots, out_dir, config, resume=resume, report=report,
+            job = audit_to_folder(roots, out_dir, config, resume=resume, report=report, groups=groups,
                                   progress=None if quiet else progress)
     except CsvLockedError as exc:
         raise FatalError(f"{exc}; wait for it to finish or choose another -o folder", exit_codes.BUSY) from exc

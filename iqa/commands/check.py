@@ -12,19 +12,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def _parse_fail_on(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
-    from auditor.labels import LABELS
+    from auditor.check import FAIL_ON_CHOICES
 
     labels = tuple(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
-    bad = [v for v in labels if v not in LABELS]
+    bad = [v for v in labels if v not in FAIL_ON_CHOICES]
     if bad or not labels:
-        raise click.BadParameter(f"expected labels among {', '.join(LABELS)} (comma separated), got {value!r}")
+        raise click.BadParameter(f"expected names among {', '.join(FAIL_ON_CHOICES)} (comma separated), got {value!r}")
     return labels
 
 
 @click.command("check", short_help="Pass/fail check for pre-commit hooks and CI.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
 @click.option("--fail-on", default="blurry", show_default=True, callback=_parse_fail_on,
-              help="Comma-separated labels that fail the check, e.g. blurry,sharp.")
+              help="Comma-separated labels or checks that fail the check, e.g. blurry,sharp,exposure.")
 @click.option("--threshold", type=click.FloatRange(min=0.0, max=1.0), default=None,
               help="Fail when p of a --fail-on label is >= this, instead of using the decided label.")
 @click.option("--allow-unreadable", is_flag=True, help="Unreadable files do not fail the check.")
@@ -54,11 +54,14 @@ def check_command(ctx: click.Context, paths: tuple[str, ...], fail_on: tuple[str
 
 
 def _print_finding(finding: Finding) -> None:
+    from auditor.check import EXPOSURE
     from auditor.walk import display_path, printable
 
     r = finding.result
     name = display_path(r.root, r.path)
     if finding.unreadable:
         click.echo(f"{name}: unreadable ({printable(r.error)})")
+    elif finding.label.startswith(EXPOSURE):
+        click.echo(f"{name}: {finding.label} (score={finding.probability:.3f})")
     else:
         click.echo(f"{name}: {finding.label} (p={finding.probability:.3f})")

@@ -112,7 +112,7 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
 @click.option("--patch-count", type=click.IntRange(1, 256), default=None,
               help="How many of the most textured patches the auditor analyses per photo [default: 24].")
 @click.option("--trim-fraction", type=click.FloatRange(0.0, 0.9), default=None,
-              help="Share of the sharpest-looking patches the verdict ignores [default: 0.125].")
+              help="Share of the sharpest-looking patches the verdict ignores [default: 0].")
 @click.option("--keep-fraction", type=click.FloatRange(0.05, 1.0), default=None,
               help="The verdict averages the patches ranked trim..keep, sharpest first [default: 0.5].")
 def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name: str | None,
