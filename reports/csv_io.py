@@ -70,8 +70,8 @@ STATUSES = frozenset({"ok", "error"})
 def owned_length(path: str | Path) -> int:
     """Byte length of the complete rows of an audit CSV of ours at ``path``; 0 when it is empty.
 
-    "Ours" is proven, not guessed: the first line is exactly this version's header (a file
-    cut inside the header counts as empty), every complete record has one cell per column
+    "Ours" is proven, not guessed: the first line is exactly this version's header (CRLF, or
+    LF after an editor saved it; a file cut inside the header counts as empty), every complete record has one cell per column
     and a known status, and only the last record may be torn (no line end, or an open quote,
     at the end of the file: a process killed mid-row).
 
@@ -86,18 +86,20 @@ def owned_length(path: str | Path) -> int:
     with open(path, "rb") as fh:
         head = fh.read(len(HEADER_LINE))
     if HEADER_LINE.startswith(head):
-        return 0 if len(head) < len(HEADER_LINE) else _complete_rows_end(path)
+        return 0 if len(head) < len(HEADER_LINE) else _complete_rows_end(path, len(HEADER_LINE))
+    if head.startswith(HEADER_LINE[:-2] + b"\n"):  # saved again by an editor with LF line ends
+        return _complete_rows_end(path, len(HEADER_LINE) - 1)
     if head.startswith(LEGACY_HEADER_START):
         raise CsvFormatError(f"{path} has other columns than an audit CSV of this version")
     raise CsvNotOursError(f"{path} is not an audit CSV")
 
 
-def _complete_rows_end(path: str | Path) -> int:
-    good, size, count = len(HEADER_LINE), os.path.getsize(path), 0
+def _complete_rows_end(path: str | Path, start: int) -> int:
+    good, size, count = start, os.path.getsize(path), 0
     status_at = CSV_COLUMNS.index("status")
     with _open(path, "r") as fh:
-        fh.seek(len(HEADER_LINE))
-        for record, end, ends_nl in _records(fh, start=len(HEADER_LINE)):
+        fh.seek(start)
+        for record, end, ends_nl in _records(fh, start=start):
             count += 1
             if not ends_nl and end == size:  # the torn last row of a killed writer
                 break

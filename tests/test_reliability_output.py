@@ -186,3 +186,13 @@ def test_real_disk_full_gives_exit_4_and_a_resumable_csv(tmp_path: Path, tiny_tm
     assert result.exit_code == exit_codes.OUTPUT and "No space left" in result.stderr, result.output
     assert 0 < len(rows) < 60 and owned_length(tiny_tmpfs / "audit.csv") == (tiny_tmpfs / "audit.csv").stat().st_size
     _one_line_error(result)
+
+
+def test_our_csv_saved_with_lf_line_ends_is_still_ours(tmp_path: Path) -> None:
+    out = tmp_path / "audit.csv"
+    csv_io.write_results(out, [_ok("a.jpg"), _ok("b.jpg")])
+    out.write_bytes(out.read_bytes().replace(b"\r\n", b"\n"))  # a text editor's "save"
+    with CsvResultWriter(out) as w:
+        assert w.done == {("/r", "a.jpg"), ("/r", "b.jpg")}
+        assert w.write(_ok("c.jpg"))
+    assert [r.path for r in read_results(out)] == ["a.jpg", "b.jpg", "c.jpg"]
