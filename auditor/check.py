@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auditor import exit_codes
 from auditor.exposure import OVER, UNDER
 from auditor.labels import BLURRY, LABELS
 from auditor.pipeline import AuditConfig, LogitsModel, audit
@@ -47,6 +48,8 @@ class CheckConfig:
         unknown = [label for label in self.fail_on if label not in FAIL_ON_CHOICES]
         if unknown or not self.fail_on:
             raise ValueError(f"fail_on must be a non-empty subset of {FAIL_ON_CHOICES}, got {self.fail_on}")
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold is a probability in [0, 1], got {self.threshold}")
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ class CheckReport:
     ``return_code`` is
 
     * 0 when no file was flagged and none was unreadable (or unreadable files are allowed),
-    * 1 when a file was flagged, or was unreadable without ``allow_unreadable``.
+    * 1 when a file was flagged, or was unreadable without ``allow_unreadable``,
+    * 3 when no image was found at all (a gate aimed at the wrong folder must not pass).
 
     Usage and model errors never reach a report: the CLI exits with 2 for those.
     """
@@ -93,7 +97,9 @@ class CheckReport:
 
     @property
     def return_code(self) -> int:
-        """0: all good; 1: something flagged, or unreadable and not allowed."""
+        """0: all good; 1: something flagged, or unreadable and not allowed; 3: nothing checked."""
+        if not self.checked:
+            return exit_codes.NO_IMAGES
         if self.flagged or (self.unreadable and not self.allow_unreadable):
             return 1
         return 0

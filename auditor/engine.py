@@ -16,6 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from auditor.exit_codes import Terminated
+from auditor.worker_life import WORKER_REIMPORT_EXIT, die_with_parent, refuse_in_bootstrapping_child
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -152,6 +155,7 @@ def _init_worker(initializer: Callable[[], None] | None) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker must not inherit the parent's handler
+    die_with_parent()  # a parent killed with SIGKILL cannot stop its workers
     if initializer is not None:
         initializer()
 
@@ -178,17 +182,40 @@ class _WorkerPool:
     def __init__(self, workers: int, initializer: Callable[[], None] | None = None) -> None:
         import multiprocessing
 
+        refuse_in_bootstrapping_child()
         ctx = multiprocessing.get_context(_start_method())
         self._before = set(multiprocessing.active_children())
         with _sigint_ignored():
             self._pool = ctx.Pool(workers, initializer=_init_worker, initargs=(initializer,))
         try:
-            self._pool.apply_async(os.getpid).get(self.START_SECONDS)
+            self._wait_started()
         except BaseException as exc:  # Ctrl-C included: never leave workers behind
             self.stop()
             if not isinstance(exc, Exception):
                 raise
             raise WorkerStartError(f"worker processes did not start: {describe(exc)}") from exc
+
+    def _wait_started(self) -> None:
+        """Wait for one worker to answer; fail fast when the first workers exit instead."""
+        import multiprocessing
+        import time
+
+        first = list(getattr(self._pool, "_pool", []))
+        probe = self._pool.apply_async(os.getpid)
+        deadline = time.monotonic() + self.START_SECONDS
+        while True:
+            try:
+                probe.get(0.1)
+                return
+            except multiprocessing.TimeoutError:
+                pass
+            codes = [p.exitcode for p in first]
+            if codes and all(c is not None for c in codes):
+                hint = (" (the script re-runs in each worker: put its audit under"
+                        " `if __name__ == \"__main__\":`)") if WORKER_REIMPORT_EXIT in codes else ""
+                raise RuntimeError(f"workers exited at start with status {sorted(set(codes))}{hint}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no worker answered within {self.START_SECONDS:g} s")
 
     def submit(self, fn: Callable[[Any], Any], item: Any) -> Any:
         return self._pool.apply_async(fn, (item,))
@@ -261,7 +288,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         return
 
     def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        raise Terminated
 
     signal.signal(signal.SIGTERM, interrupt)
     try:

@@ -8,14 +8,20 @@ from __future__ import annotations
 import io
 import math
 import os
+import struct
 import warnings
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from auditor.safe_open import UnsafeFileError, open_regular
 
 try:  # HEIC/HEIF support is optional at import time but installed by default.
     import pillow_heif
@@ -36,9 +42,14 @@ LINEAR_UP_TO = 2.0  # resize factors up to this use bilinear interpolation, larg
 # Pillow's own bomb guard warns at 89 MP and raises at 2x that; we refuse anything above this many pixels.
 MAX_PIXELS = 200_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Peak memory one decode may need (decoded frame, its RGB conversion and the numpy copy, estimated
+# from size and mode before any pixel is decoded): a 24 KB 1-bit PNG can claim 200 MP.
+MAX_DECODE_BYTES = 512 * 2**20
+# Bytes per pixel of Pillow's in-memory modes (multi-band modes use 4 bytes per pixel).
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif"}
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif", ".avif"}
 )
 _EXIF_TAGS = {0x010F: "make", 0x0110: "camera", 0x829A: "exposure_time", 0x920A: "focal_length", 0xA434: "lens", 0x9003: "datetime"}
 
@@ -165,20 +176,70 @@ def _decode_jpeg_scaled(data: bytes, size: tuple[int, int], max_side: int) -> np
         return None
 
 
-def _jpeg_bytes(source: str | Path) -> bytes | None:
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # frame headers (not DHT, JPG, DAC)
+
+
+def _check_jpeg_header(data: bytes) -> None:
+    """Refuse a JPEG with no frame header before Pillow scans it for markers byte by byte in Python
+    (a JPEG marker followed by megabytes of zeros would take seconds per 10 MB there).
+
+    Segments are skipped by their length and junk between them with ``bytes.find`` (C speed).
+    """
+    pos, n = 2, len(data)
+    while True:
+        pos = data.find(b"\xff", pos)
+        if pos < 0 or pos + 1 >= n:
+            break
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+        elif marker in _SOF_MARKERS:
+            return
+        elif marker in (0xD9, 0xDA):  # end of image, or scan data before any frame header
+            break
+        elif marker in (0x00, 0x01) or 0xD0 <= marker <= 0xD8:  # stuffed byte, TEM, RSTn, SOI: no length
+            pos += 2
+        elif pos + 3 < n:
+            pos += 2 + ((data[pos + 2] << 8) | data[pos + 3])
+        else:
+            break
+    raise ImageLoadError("cannot decode: no JPEG frame header")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+Source = str | Path | BinaryIO
+
+
+@contextmanager
+def _binary(source: Source) -> Iterator[BinaryIO]:
+    """``source`` as a binary file at offset 0: a path goes through the guarded open."""
+    if hasattr(source, "read"):
+        source.seek(0)
+        yield source
+        return
+    with open_regular(source) as fh:
+        yield fh
+
+
+def _jpeg_bytes(fh: BinaryIO) -> bytes | None:
     """The file's bytes when it is a JPEG by content (SOI marker) of a size worth reading at once."""
-    with open(source, "rb") as fh:
-        if fh.read(3) != b"\xff\xd8\xff" or os.fstat(fh.fileno()).st_size > FAST_PATH_MAX_BYTES:
-            return None
-        fh.seek(0)
-        return fh.read()
+    if fh.read(3) != b"\xff\xd8\xff" or os.fstat(fh.fileno()).st_size > FAST_PATH_MAX_BYTES:
+        return None
+    fh.seek(0)
+    return fh.read()
 
 
-def _read_jpeg_fast(source: str | Path, max_side: int) -> LoadedImage | None:
+def _read_jpeg_fast(source: Source, max_side: int) -> LoadedImage | None:
     """The JPEG fast path: Pillow reads only the header (size, mode, EXIF), libjpeg-turbo the pixels."""
-    data = _jpeg_bytes(source)
+    with _binary(source) as fh:
+        data = _jpeg_bytes(fh)
     if data is None:
         return None
+    _check_jpeg_header(data)
     with Image.open(io.BytesIO(data)) as im:
         if im.format != "JPEG" or im.mode not in ("RGB", "L", "YCbCr"):
             return None
@@ -197,17 +258,38 @@ def _read_jpeg_fast(source: str | Path, max_side: int) -> LoadedImage | None:
     return LoadedImage(resize_to(pixels, analysis_size(width, height, max_side)), width, height, "JPEG", exif)
 
 
-def _read_with_pillow(source: str | Path, max_side: int) -> LoadedImage:
-    with Image.open(source) as im:
+def _check_decode_memory(im: Image.Image) -> None:
+    """Refuse a frame whose decode would need more than :data:`MAX_DECODE_BYTES` (before decoding)."""
+    w, h = im.size
+    frame = _MODE_BYTES.get(im.mode, 4)
+    rgb = 0 if im.mode == "RGB" else 4  # Pillow's RGB conversion, 4 bytes per pixel
+    need = w * h * (frame + rgb + 3)  # + the numpy RGB copy
+    if need > MAX_DECODE_BYTES:
+        raise ImageLoadError(f"image too large to decode ({w}x{h} {im.mode}, about {need >> 20} MB;"
+                             f" limit {MAX_DECODE_BYTES >> 20} MB)")
+
+
+def _verify_png(fh: BinaryIO) -> None:
+    """Check every chunk CRC up to IEND: ``load()`` skips IDAT CRCs and stops once the rows are full."""
+    fh.seek(0)
+    with Image.open(fh) as again:
+        again.verify()
+
+
+def _read_with_pillow(source: Source, max_side: int) -> LoadedImage:
+    with _binary(source) as fh, Image.open(fh) as im:
         fmt = im.format or "unknown"
         width, height = im.size
         if width * height > MAX_PIXELS:
             raise ImageLoadError(f"image too large ({width}x{height} pixels)")
         im.seek(0)  # first frame of animations
+        _draft_for(im, max_side)
+        _check_decode_memory(im)
+        im.load()  # all pixels decoded, and any error raised, before EXIF is read or a verdict given
+        if fmt == "PNG":
+            _verify_png(fh)
         exif = _exif_summary(im)
         orientation = im.getexif().get(0x0112, 1) if hasattr(im, "getexif") else 1
-        _draft_for(im, max_side)
-        im.load()
         im = ImageOps.exif_transpose(im) if orientation != 1 else im
         pixels = to_rgb8(im)
     if orientation in (5, 6, 7, 8):
@@ -232,12 +314,16 @@ def open_image(source: str | Path, max_side: int = DEFAULT_MAX_SIDE) -> LoadedIm
         For anything that is not a complete, decodable image of reasonable size.
     """
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _binary(source) as fh:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            fast = _read_jpeg_fast(source, max_side)
-            return fast if fast is not None else _read_with_pillow(source, max_side)
+            fast = _read_jpeg_fast(fh, max_side)
+            return fast if fast is not None else _read_with_pillow(fh, max_side)
     except ImageLoadError:
         raise
+    except UnsafeFileError as exc:
+        raise ImageLoadError(str(exc)) from exc
+    except MemoryError as exc:
+        raise ImageLoadError("out of memory while decoding") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageLoadError("decompression bomb: too many pixels") from exc
     except UnidentifiedImageError as exc:
@@ -246,7 +332,8 @@ def open_image(source: str | Path, max_side: int = DEFAULT_MAX_SIDE) -> LoadedIm
         raise ImageLoadError("file not found") from exc
     except PermissionError as exc:
         raise ImageLoadError("permission denied") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImageLoadError(f"cannot decode: {reason}"[:200]) from exc
+    except IsADirectoryError as exc:
+        raise ImageLoadError("not a regular file (directory)") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as exc:
+        raise ImageLoadError(f"cannot decode: {_first_line(exc)}"[:200]) from exc
 

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from auditor.engine import Backend, local_backend, resolve_workers
+from auditor.engine import Backend, available_cores, local_backend, resolve_workers
 from auditor.labels import BLURRY
 from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
 from auditor.results import ERROR, OK, AuditResult, encode_patches
-from auditor.walk import iter_image_files, require_roots
-from auditor.workers import Analysis, Task, analyse_file, init_worker, timed_out
+from auditor.walk import WalkStats, iter_image_files, require_roots
+from auditor.worker_life import refuse_in_bootstrapping_child
+from auditor.workers import POOL_TIMEOUT_MARGIN, Analysis, Task, analyse_file, init_worker, timed_out
 
 __all__ = ["AuditConfig", "audit", "audit_dataframe"]
 
@@ -48,8 +49,9 @@ class AuditConfig:
     workers : decoding processes; 0 uses every available core, 1 decodes in-process.
     max_side : long side of the analysis scale; None uses the model's own (recommended).
     include_hidden : also audit names starting with ``.``.
-    file_timeout : seconds a worker may spend on one file before the file is reported as
-        an error and the pool restarted (guards against a decoder that hangs or crashes).
+    file_timeout : seconds one file may take (decode, patches, model) before it becomes an
+        error row, in every mode: a timer in the decoding process, and in a pool the parent
+        also restarts workers that stay silent longer (a decoder that hangs or crashes).
     in_process_up_to : when the run has at most this many files, decode in-process: a pool's
         start-up would cost more than it saves (0: decide by ``workers`` alone).
     """
@@ -58,14 +60,15 @@ class AuditConfig:
     workers: int = 0
     max_side: int | None = None
     include_hidden: bool = False
-    file_timeout: float = 300.0
+    file_timeout: float = 60.0
     in_process_up_to: int = 0
 
 
 def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditConfig(),
           skip: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
           classifier: LogitsModel | None = None,
-          files: Iterable[tuple[str, str]] | None = None, backend: Backend | None = None) -> Iterator[AuditResult]:
+          files: Iterable[tuple[str, str]] | None = None, backend: Backend | None = None,
+          walk_stats: WalkStats | None = None) -> Iterator[AuditResult]:
     """Audit every image under ``roots``, one :class:`AuditResult` per file, in walk order.
 
     Parameters
@@ -81,6 +84,7 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
         :mod:`auditor.engine`); None: in-process for one worker, else a local process pool
         of ``config.workers`` with ``config.file_timeout``. With a backend given, the
         model runs where the files are analysed (only logits travel back).
+    walk_stats : counts the files the walk leaves out (hidden, not images, not regular files).
 
     Returns
     -------
@@ -94,14 +98,28 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
         Missing or unusable model (raised here, before any file is read).
     FileNotFoundError
         A root does not exist (raised here).
+    AuditConfigError
+        ``max_side`` smaller than the model's patch size.
     """
-    roots = [os.fspath(r) for r in roots]
+    refuse_in_bootstrapping_child()  # a script without a __main__ guard, re-run by a spawned worker
+    roots = [os.path.expanduser(os.fspath(r)) for r in roots]
     require_roots(roots)  # fail now: the walk itself only runs once the results are iterated
-    info = load_model_info(config.model_path)
+    info = load_model_info(os.path.expanduser(os.fspath(config.model_path)) if config.model_path else None)
+    check_max_side(config.max_side or info.max_side, info)
     model = classifier if classifier is not None else _load_classifier(info)
-    keys = files if files is not None else iter_image_files(roots, config.include_hidden)
+    keys = files if files is not None else iter_image_files(roots, config.include_hidden, walk_stats)
     return _audit_stream(keys, config, frozenset(skip), info, model, injected=classifier is not None,
                          backend=backend)
+
+
+class AuditConfigError(ValueError):
+    """Settings that cannot give right verdicts (e.g. an analysis scale smaller than a patch)."""
+
+
+def check_max_side(max_side: int, info: ModelInfo) -> None:
+    """Raise :class:`AuditConfigError` when ``max_side`` is smaller than the model's patch."""
+    if max_side < info.policy.size:
+        raise AuditConfigError(f"max side {max_side} is smaller than the model's {info.policy.size}px patches")
 
 
 def _load_classifier(info: ModelInfo) -> PatchClassifier:
@@ -121,7 +139,7 @@ def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: fr
                   info: ModelInfo, model: LogitsModel, injected: bool,
                   backend: Backend | None = None) -> Iterator[AuditResult]:
     max_side = config.max_side or info.max_side
-    workers = resolve_workers(config.workers)
+    workers = min(resolve_workers(config.workers), available_cores())  # more only compete for the cores
     files = (key for key in keys if key not in skip)
     if config.in_process_up_to:  # peek at the walk instead of walking twice
         head = list(itertools.islice(files, config.in_process_up_to + 1))
@@ -131,9 +149,9 @@ def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: fr
     # cores and only logits travel back. In-process (or with an injected model) the parent
     # classifies a few images per invoke.
     worker_model = str(info.path) if (workers > 1 or backend is not None) and not injected else None
-    tasks = (Task(root, path, max_side, info.policy, worker_model) for root, path in files)
-    if backend is None:
-        backend = local_backend(workers, config.file_timeout, init_worker)
+    tasks = (Task(root, path, max_side, info.policy, worker_model, config.file_timeout) for root, path in files)
+    if backend is None:  # the worker's own timer reports a slow file first; the pool's is the backstop
+        backend = local_backend(workers, config.file_timeout + POOL_TIMEOUT_MARGIN, init_worker)
     analyses = backend.map_ordered(analyse_file, tasks, timed_out)
     try:
         for group in _groups(analyses, IMAGES_PER_INVOKE):
@@ -173,7 +191,7 @@ def _facts(a: Analysis) -> dict[str, Any]:
     return dict(path=a.path, root=a.root, bytes=a.bytes, width=a.width, height=a.height, format=a.format,
                 camera=a.exif.get("camera", ""), lens=a.exif.get("lens", ""),
                 exposure_time=a.exif.get("exposure_time", ""), focal_length=a.exif.get("focal_length", ""),
-                captured=a.exif.get("datetime", ""))
+                captured=a.exif.get("datetime", ""), warnings=a.warnings)
 
 
 def _error_result(a: Analysis) -> AuditResult:

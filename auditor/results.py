@@ -49,6 +49,7 @@ class AuditResult:
     patch_size: int | None = None
     patches: str = ""
     captured: str = ""  # EXIF DateTimeOriginal, as the camera wrote it (tells a burst from a re-upload)
+    warnings: str = ""  # decoder warnings and messages for this file (kept off the terminal)
     checks: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
@@ -122,7 +123,7 @@ COLUMN_TYPES: dict[str, type] = _column_types()
 CSV_COLUMNS: tuple[str, ...] = tuple(COLUMN_TYPES)
 # Version of the CSV's columns and their meaning (recorded in ``audit.json`` beside the CSV,
 # see :mod:`reports.sidecar`); raise it when a column changes or goes.
-CSV_SCHEMA_VERSION = 2  # 2: culling columns (captured, phash, exposure, groups)
+CSV_SCHEMA_VERSION = 3  # 2: culling columns (captured, phash, exposure, groups); 3: warnings
 GROUP_COLUMNS: tuple[str, ...] = tuple(GROUPS.columns)  # filled after the audit (auditor.grouping)
 
 

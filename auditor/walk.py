@@ -7,9 +7,11 @@ metacharacters or bytes that are not valid UTF-8 (kept as surrogate escapes, so
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
 
 from auditor.imaging import IMAGE_EXTENSIONS
+from auditor.safe_open import open_regular
 
 SNIFF_BYTES = 32
 
@@ -45,9 +47,36 @@ def has_image_extension(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
+@dataclass
+class WalkStats:
+    """What a walk left out, by reason (counted while the walk runs).
+
+    Attributes
+    ----------
+    hidden : names starting with ``.`` (files and folders, not what is inside them).
+    not_image : regular files with no image extension whose first bytes are no image either.
+    not_regular : FIFOs, sockets, devices and dangling links.
+    unreadable_dirs : folders that could not be listed.
+    linked_inside : directory links whose target is walked under its own path anyway.
+    """
+
+    hidden: int = 0
+    not_image: int = 0
+    not_regular: int = 0
+    unreadable_dirs: int = 0
+    linked_inside: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @property
+    def total(self) -> int:
+        return sum(self.as_dict().values())
+
+
 def _sniff_file(path: str) -> bool:
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path, max_bytes=None) as fh:  # never blocks, even if it became a FIFO
             return sniff_image(fh.read(SNIFF_BYTES))
     except OSError:
         return False
@@ -59,12 +88,6 @@ def _is_regular_file(entry: os.DirEntry) -> bool:
         return entry.is_file(follow_symlinks=True)
     except OSError:
         return False
-
-
-def _is_candidate(entry: os.DirEntry) -> bool:
-    if not _is_regular_file(entry):
-        return False
-    return has_image_extension(entry.name) or _sniff_file(entry.path)
 
 
 def _real_dir(path: str) -> str:
@@ -79,44 +102,94 @@ def _file_id(path: str) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def _sorted_entries(directory: str) -> list[os.DirEntry]:
+def _sorted_entries(directory: str, stats: WalkStats) -> list[os.DirEntry]:
     try:
         with os.scandir(directory) as it:
             return sorted(it, key=lambda e: e.name)
     except OSError:  # unreadable directory: nothing to list, the walk goes on
+        stats.unreadable_dirs += 1
         return []
 
 
-def _walk_dir(root: str, rel: str, include_hidden: bool, visited: set[str],
-              explicit: set[tuple[int, int]]) -> Iterator[tuple[str, str]]:
-    """Depth-first, name-sorted walk: the yield order is the order of path-component tuples."""
-    directory = os.path.join(root, rel) if rel else root
-    for entry in _sorted_entries(directory):
-        if not include_hidden and entry.name.startswith("."):
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=True)
+    except OSError:
+        return False
+
+
+def _inside_walked_tree(real: str, tree_roots: Sequence[str], include_hidden: bool) -> bool:
+    """True when ``real`` lies in a walked root where the walk reaches it under its own path."""
+    for top in tree_roots:
+        rel = os.path.relpath(real, top)
+        if rel == os.curdir or rel.startswith(os.pardir):
             continue
-        child = os.path.join(rel, entry.name) if rel else entry.name
-        try:
-            is_dir = entry.is_dir(follow_symlinks=True)
-        except OSError:
-            is_dir = False
-        if is_dir:
-            real = _real_dir(entry.path)
-            if real in visited:  # symlink loop, or a tree already walked from another root
+        return include_hidden or not any(part.startswith(".") for part in rel.split(os.sep))
+    return False
+
+
+@dataclass
+class _Walk:
+    root: str
+    include_hidden: bool
+    visited: set[tuple[int, int]]
+    explicit: set[tuple[int, int]]
+    tree_roots: Sequence[str]
+    stats: WalkStats
+
+    def files(self) -> Iterator[tuple[str, str]]:
+        """Depth-first, name-sorted walk with an explicit stack (no recursion limit on depth):
+        the yield order is the order of path-component tuples."""
+        stack = [("", iter(_sorted_entries(self.root, self.stats)))]
+        while stack:
+            rel, entries = stack[-1]
+            entry = next(entries, None)
+            if entry is None:
+                stack.pop()
                 continue
-            visited.add(real)
-            yield from _walk_dir(root, child, include_hidden, visited, explicit)
-        elif _is_candidate(entry) and not (explicit and _file_id(entry.path) in explicit):
-            yield root, child
+            if not self.include_hidden and entry.name.startswith("."):
+                self.stats.hidden += 1
+                continue
+            child = os.path.join(rel, entry.name) if rel else entry.name
+            if _is_dir(entry):
+                if self._descend(entry):
+                    stack.append((child, iter(_sorted_entries(entry.path, self.stats))))
+            elif self._is_candidate(entry):
+                yield self.root, child
+
+    def _descend(self, entry: os.DirEntry) -> bool:
+        # Identity by (device, inode) from the cached stat: realpath costs one lstat per path
+        # component, quadratic in the depth of the tree.
+        if entry.is_symlink() and _inside_walked_tree(_real_dir(entry.path), self.tree_roots, self.include_hidden):
+            self.stats.linked_inside += 1  # its rows come under the real folder's own path
+            return False
+        try:
+            st = entry.stat(follow_symlinks=True)
+        except OSError:
+            return False
+        if (st.st_dev, st.st_ino) in self.visited:  # symlink loop, or a tree already walked from another root
+            return False
+        self.visited.add((st.st_dev, st.st_ino))
+        return True
+
+    def _is_candidate(self, entry: os.DirEntry) -> bool:
+        if not _is_regular_file(entry):
+            self.stats.not_regular += 1
+            return False
+        if not (has_image_extension(entry.name) or _sniff_file(entry.path)):
+            self.stats.not_image += 1
+            return False
+        return not (self.explicit and _file_id(entry.path) in self.explicit)
 
 
 def walk_root(root: str | os.PathLike[str]) -> str:
     """The ``root`` column value for a root argument: the absolute directory (a file's parent)."""
-    path = os.path.abspath(os.fspath(root))
+    path = os.path.abspath(os.path.expanduser(os.fspath(root)))
     return path if os.path.isdir(path) else os.path.dirname(path)
 
 
-def iter_image_files(roots: Iterable[str | os.PathLike[str]],
-                     include_hidden: bool = False) -> Iterator[tuple[str, str]]:
+def iter_image_files(roots: Iterable[str | os.PathLike[str]], include_hidden: bool = False,
+                     stats: WalkStats | None = None) -> Iterator[tuple[str, str]]:
     """Yield ``(root, relpath)`` for every image file under ``roots``, in a deterministic order.
 
     Parameters
@@ -124,6 +197,7 @@ def iter_image_files(roots: Iterable[str | os.PathLike[str]],
     roots : directories to walk recursively, or single files. Roots are walked in the given
         order; inside a directory, entries are visited sorted by name, depth first.
     include_hidden : also list names starting with ``.`` (and walk such directories).
+    stats : counts what the walk leaves out, updated while it runs.
 
     Yields
     ------
@@ -141,21 +215,25 @@ def iter_image_files(roots: Iterable[str | os.PathLike[str]],
     Notes
     -----
     Symbolic links are followed; directories are tracked by their real path so a link
-    loop, or a root nested inside another root, is walked only once. A file is never
-    listed twice when it is both a root and inside a walked root.
+    loop, or a root nested inside another root, is walked only once. A directory link whose
+    target the walk reaches under its own path anyway is not followed, so those files are
+    listed under their real path. A file is never listed twice when it is both a root and
+    inside a walked root. The walk is iterative: any depth of nesting works.
     """
-    roots = [os.path.abspath(os.fspath(r)) for r in roots]
+    roots = [os.path.abspath(os.path.expanduser(os.fspath(r))) for r in roots]
     require_roots(roots)
+    stats = stats if stats is not None else WalkStats()
     file_ids = {r: _file_id(r) for r in roots if not os.path.isdir(r)}  # file roots, by identity
     explicit: set[tuple[int, int]] = {fid for fid in file_ids.values() if fid}
-    visited: set[str] = set()
+    tree_roots = [_real_dir(r) for r in roots if r not in file_ids]
+    visited: set[tuple[int, int]] = set()
     listed_files: set[tuple[int, int]] = set()
     for root in roots:
         if root not in file_ids:
-            real = _real_dir(root)
-            if real not in visited:
+            real = _file_id(root)
+            if real is not None and real not in visited:
                 visited.add(real)
-                yield from _walk_dir(root, "", include_hidden, visited, explicit)
+                yield from _Walk(root, include_hidden, visited, explicit, tree_roots, stats).files()
             continue
         fid = file_ids[root]
         if fid is not None and fid in listed_files:
@@ -168,7 +246,7 @@ def iter_image_files(roots: Iterable[str | os.PathLike[str]],
 def require_roots(roots: Iterable[str]) -> None:
     """Raise FileNotFoundError for the first root that does not exist."""
     for root in roots:
-        if not os.path.exists(root):
+        if not os.path.exists(os.path.expanduser(root)):
             raise FileNotFoundError(f"no such file or directory: {root}")
 
 
@@ -203,6 +281,11 @@ def display_path(root: str, path: str, cwd: str | None = None) -> str:
     return printable(shown)
 
 
+# Bidirectional controls (an RTL override makes "gpj.exe" read "exe.jpg") and line separators.
+_BIDI_AND_SEPARATORS = frozenset({0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F),
+                                  *range(0x2066, 0x206A)})
+
+
 def printable(text: str) -> str:
     """Escape control characters and undecodable bytes (surrogate escapes) of ``text``."""
     out = []
@@ -212,6 +295,8 @@ def printable(text: str) -> str:
             out.append(f"\\x{code - 0xDC00:02x}")
         elif code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or 0xD800 <= code <= 0xDFFF:
             out.append(ch.encode("unicode_escape").decode("ascii") if code < 0xD800 else f"\\u{code:04x}")
+        elif code in _BIDI_AND_SEPARATORS:  # they reorder or break the text shown around them
+            out.append(f"\\u{code:04x}")
         else:
             out.append(ch)
     return "".join(out)

@@ -6,6 +6,7 @@ makes the file an error row, see :func:`timed_out`).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from auditor.capture import Capture, FileTimeout, join_notes, time_limit
 from auditor.engine import describe as _describe
 from auditor.imaging import ImageLoadError, open_image
 from auditor.patches import PatchPolicy, select_patches
@@ -29,6 +31,7 @@ class Task:
     max_side: int
     policy: PatchPolicy
     model_path: str | None = None  # set: the worker runs the model and sends logits, not patches
+    timeout: float = 0.0  # seconds one file may take (0: no limit)
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,16 @@ class Analysis:
     corners: np.ndarray | None = None
     logits: np.ndarray | None = None  # (n, labels) when the worker ran the model
     checks: dict[str, Any] = field(default_factory=dict)  # columns of the registered image checks
+    warnings: str = ""  # what the decoders warned about or printed, for this file only
 
     @classmethod
     def failed(cls, task: Task, reason: str, size: int | None = None) -> Analysis:
         return cls(task.root, task.path, bytes=size, error=reason)
+
+
+# The parent gives a worker this much longer than the per-file limit before it kills the pool:
+# the worker's own timer normally reports the file first, without a restart.
+POOL_TIMEOUT_MARGIN = 10.0
 
 
 def init_worker() -> None:
@@ -65,7 +74,7 @@ def init_worker() -> None:
 
 def timed_out(task: Task, reason: str) -> Analysis:
     """The error row of a file whose worker gave no result (the engine's ``on_failure``)."""
-    return Analysis.failed(task, f"{reason} (decoder hung or crashed)")
+    return Analysis.failed(task, f"timed out: {reason} (decoder hung or crashed)")
 
 
 def _stat(path: str) -> os.stat_result | None:
@@ -80,21 +89,41 @@ def _clean_text(value: str, limit: int = 200) -> str:
     return "".join(ch if ch.isprintable() else " " for ch in value).strip()[:limit]
 
 
+_CAPTURE: Capture | None = None
+
+
 def analyse_file(task: Task) -> Analysis:
-    """Decode one file and extract everything the parent needs; never raises for a bad file."""
+    """Decode one file and extract everything the parent needs; never raises for a bad file.
+
+    Runs under the task's time limit; warnings and decoder messages on stderr are captured
+    into ``Analysis.warnings``, never shown.
+    """
+    global _CAPTURE
+    if _CAPTURE is None:
+        _CAPTURE = Capture()
+    with _CAPTURE() as notes:
+        analysis = _analyse(task)
+    note = join_notes(notes)
+    return dataclasses.replace(analysis, warnings=note) if note else analysis
+
+
+def _analyse(task: Task) -> Analysis:
     full = os.path.join(task.root, task.path)
     found = _stat(full)  # one stat gives the size and the file type
     size = found.st_size if found else None
     try:
         if found is None or not stat.S_ISREG(found.st_mode):
             raise ImageLoadError("file not found" if found is None else "not a regular file")
-        img = open_image(full, task.max_side)
-        chosen = select_patches(img.pixels, task.policy)
-        sharpness = laplacian_variance(img.pixels)
-        checks = measure_all(img.pixels)
-        logits = _worker_model(task.model_path).logits(chosen.patches) if task.model_path else None
+        with time_limit(task.timeout):
+            img = open_image(full, task.max_side)
+            chosen = select_patches(img.pixels, task.policy)
+            sharpness = laplacian_variance(img.pixels)
+            checks = measure_all(img.pixels)
+            logits = _worker_model(task.model_path).logits(chosen.patches) if task.model_path else None
     except ImageLoadError as exc:
         return Analysis.failed(task, str(exc) or "cannot decode", size)
+    except FileTimeout as exc:
+        return Analysis.failed(task, f"timed out: {exc}", size)
     except Exception as exc:  # one bad file must never stop the run
         return Analysis.failed(task, _describe(exc), size)
     h, w = img.pixels.shape[:2]

@@ -6,21 +6,23 @@ It lives above ``auditor`` because it writes through ``reports``.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from auditor.engine import Backend, running
 from auditor.labels import LABELS
 from auditor.model import ModelInfo, load_model_info
-from auditor.pipeline import AuditConfig, audit
+from auditor.pipeline import AuditConfig, audit, check_max_side
 from auditor.results import AuditResult, AuditSummary
-from auditor.walk import iter_image_files, walk_order_key, walk_root
+from auditor.walk import WalkStats, iter_image_files, walk_order_key, walk_root
 from auditor import __version__
 from reports import csv_io, sidecar
+from reports.outdir import OutputError, prepare_out_dir, reason
 
 CSV_NAME = "audit.csv"
 REPORT_NAME = "report.html"
@@ -48,6 +50,7 @@ class AuditJob:
     resumed : rows kept from an earlier run.
     warnings : things that went wrong without failing the job (e.g. the full report failed
         and the plain one was written instead), one sentence each.
+    skipped : what the walk left out, by reason (see :class:`auditor.walk.WalkStats`).
     """
 
     csv_path: Path
@@ -55,6 +58,7 @@ class AuditJob:
     summary: AuditSummary
     resumed: int
     warnings: tuple[str, ...] = ()
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
@@ -88,30 +92,43 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
         Missing or unusable model (before the output folder is touched).
     FileNotFoundError
         A root does not exist.
+    auditor.pipeline.AuditConfigError
+        ``max_side`` smaller than the model's patches (before the output folder is touched).
     reports.csv_io.CsvLockedError
         Another audit is writing the same CSV.
+    reports.csv_io.CsvNotOursError
+        The existing ``audit.csv`` is not provably an audit CSV (or is a link): kept untouched.
     reports.csv_io.CsvFormatError
         On resume, the existing CSV is not an audit CSV of this version.
+    reports.sidecar.SettingsMismatchError
+        On resume, the kept rows were made with another model or analysis scale.
+    reports.csv_io.CsvWriteError
+        A row could not be written (disk full); the CSV keeps its complete rows.
+    reports.outdir.OutputError
+        The output folder, the CSV or the report cannot be written (one-line reason).
     KeyboardInterrupt
         Passed on; the CSV then holds every file finished so far and a rerun resumes.
     """
-    roots = tuple(os.fspath(r) for r in roots)
+    roots = tuple(os.path.expanduser(os.fspath(r)) for r in roots)
     info = load_model_info(config.model_path)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_max_side(config.max_side or info.max_side, info)
+    out = prepare_out_dir(os.path.expanduser(os.fspath(out_dir)))
     csv_path = out / CSV_NAME
     started = time.monotonic()
     counts = dict.fromkeys(LABELS, 0)
     errors = 0
     warnings: list[str] = []
-    with csv_io.CsvResultWriter(csv_path, resume=resume) as writer:
+    stats = WalkStats()
+    writer = _open_writer(csv_path, resume)
+    with contextlib.closing(writer):
         resumed = len(writer.done)
         _record_run(csv_path, info, config.max_side or info.max_side, resumed, warnings)
         files = None
         if progress is not None:  # one walk, shared by the total and the audit
-            files = [key for key in iter_image_files(roots, config.include_hidden) if key not in writer.done]
+            files = [key for key in iter_image_files(roots, config.include_hidden, stats) if key not in writer.done]
             progress.start(resumed, len(files))
-        with running(audit(roots, config, skip=frozenset(writer.done), files=files, backend=backend)) as results:
+        with running(audit(roots, config, skip=frozenset(writer.done), files=files, backend=backend,
+                           walk_stats=stats)) as results:
             for result in results:
                 if writer.write(result):
                     if result.ok:
@@ -131,19 +148,39 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
     summary = AuditSummary(files=files_total, errors=errors, counts=counts, seconds=elapsed, model_name=info.name,
                            model_version=info.version, roots=tuple(dict.fromkeys(walk_root(r) for r in roots)),
                            audited=writer.written)
-    html_path = _write_report(csv_path, out / REPORT_NAME, summary, info, warnings) if report else None
-    return AuditJob(csv_path, html_path, summary, resumed, tuple(warnings))
+    try:
+        html_path = _write_report(csv_path, out / REPORT_NAME, summary, info, warnings) if report else None
+    except OSError as exc:
+        raise OutputError(f"cannot write the report {out / REPORT_NAME}: {reason(exc)}; {csv_path} is complete") \
+            from exc
+    return AuditJob(csv_path, html_path, summary, resumed, tuple(warnings), stats.as_dict())
+
+
+def _open_writer(csv_path: Path, resume: bool) -> csv_io.CsvResultWriter:
+    """The CSV writer, opened: a folder, unreadable or read-only ``audit.csv`` becomes an :class:`OutputError`."""
+    writer = csv_io.CsvResultWriter(csv_path, resume=resume)
+    try:
+        writer.open()
+    except csv_io.CsvFormatError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {csv_path}: {reason(exc)}") from exc
+    return writer
 
 
 def _record_run(csv_path: Path, info: ModelInfo, max_side: int, resumed: int, warnings: list[str]) -> None:
-    """Write ``audit.json`` (schema version, model, scale); warn when kept rows came from another model."""
+    """Write ``audit.json`` (schema version, model, scale); refuse when kept rows came from other settings.
+
+    A CSV without a sidecar (from before sidecars) is resumed as it is.
+    """
     run = sidecar.describe_run(info.name, info.version, info.path, max_side, __version__)
     before = sidecar.read_sidecar(csv_path) if resumed else None
     if before is not None and not sidecar.same_producer(before, run):
         model = before.get("model") or {}
-        warnings.append(f"the {resumed} rows kept from the earlier run were made by model {model.get('name')!s} "
-                        f"({str(model.get('sha256'))[:12]}) at max side {before.get('max_side')}; this run uses "
-                        f"{info.name} ({run['model']['sha256'][:12]}) at {max_side}: use --fresh to redo them")
+        raise sidecar.SettingsMismatchError(
+            f"the {resumed} rows in {csv_path} were made by model {model.get('name')!s}"
+            f" ({str(model.get('sha256'))[:12]}) at max_side {before.get('max_side')}; this run uses"
+            f" {info.name} ({run['model']['sha256'][:12]}) at max_side {max_side}")
     if not sidecar.write_sidecar(csv_path, run):
         warnings.append(f"{sidecar.sidecar_path(csv_path)} is not an iqa file: left as it is")
 
@@ -181,6 +218,8 @@ def _write_report(csv_path: Path, html_path: Path, summary: AuditSummary, info: 
         return write_minimal_report(rows(), html_path, summary)
     try:
         return Path(write_audit_report(rows(), html_path, summary, info))
+    except OSError:  # the folder is the problem: a plainer report would fail too
+        raise
     except Exception as exc:  # the CSV is complete; a plainer report beats none
         warnings.append(f"full HTML report failed ({type(exc).__name__}: {exc}); writing a plain one")
         return write_minimal_report(rows(), html_path, summary)

@@ -15,8 +15,11 @@ Contract
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -47,8 +50,63 @@ class CsvFormatError(ValueError):
     """An existing CSV that is not an audit CSV of this version (other columns)."""
 
 
+class CsvNotOursError(CsvFormatError):
+    """An existing file that is not provably an audit CSV (nor a torn one): never overwritten."""
+
+
 class CsvLockedError(CsvFormatError):
     """Another process holds the CSV open for writing."""
+
+
+class CsvWriteError(OSError):
+    """A row could not be written (disk full, I/O error); the file was cut back to its complete rows."""
+
+
+HEADER_LINE = (",".join(CSV_COLUMNS) + LINE_END).encode(ENCODING)
+LEGACY_HEADER_START = b"path,status,"  # every version of the audit CSV starts so
+STATUSES = frozenset({"ok", "error"})
+
+
+def owned_length(path: str | Path) -> int:
+    """Byte length of the complete rows of an audit CSV of ours at ``path``; 0 when it is empty.
+
+    "Ours" is proven, not guessed: the first line is exactly this version's header (CRLF, or
+    LF after an editor saved it; a file cut inside the header counts as empty), every complete record has one cell per column
+    and a known status, and only the last record may be torn (no line end, or an open quote,
+    at the end of the file: a process killed mid-row).
+
+    Raises
+    ------
+    CsvNotOursError
+        Anything else (another program's CSV, one line without a newline, an unbalanced
+        quote before the last row, another encoding such as UTF-16).
+    CsvFormatError
+        An audit CSV of another version of iqa (other columns).
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(len(HEADER_LINE))
+    if HEADER_LINE.startswith(head):
+        return 0 if len(head) < len(HEADER_LINE) else _complete_rows_end(path, len(HEADER_LINE))
+    if head.startswith(HEADER_LINE[:-2] + b"\n"):  # saved again by an editor with LF line ends
+        return _complete_rows_end(path, len(HEADER_LINE) - 1)
+    if head.startswith(LEGACY_HEADER_START):
+        raise CsvFormatError(f"{path} has other columns than an audit CSV of this version")
+    raise CsvNotOursError(f"{path} is not an audit CSV")
+
+
+def _complete_rows_end(path: str | Path, start: int) -> int:
+    good, size, count = start, os.path.getsize(path), 0
+    status_at = CSV_COLUMNS.index("status")
+    with _open(path, "r") as fh:
+        fh.seek(start)
+        for record, end, ends_nl in _records(fh, start=start):
+            count += 1
+            if not ends_nl and end == size:  # the torn last row of a killed writer
+                break
+            if len(record) != len(CSV_COLUMNS) or record[status_at] not in STATUSES or not ends_nl:
+                raise CsvNotOursError(f"{path} is not an audit CSV (row {count} is malformed)")
+            good = end
+    return good
 
 
 def neutralise(text: str) -> str:
@@ -92,9 +150,9 @@ def _open(path: str | Path, mode: str) -> IO[str]:
     return open(path, mode, encoding=ENCODING, errors=ERRORS, newline="")
 
 
-def _records(fh: IO[str]) -> Iterator[tuple[list[str], int, bool]]:
+def _records(fh: IO[str], start: int = 0) -> Iterator[tuple[list[str], int, bool]]:
     """Yield ``(fields, end_offset, ends_with_newline)`` per CSV record, stopping at a torn one."""
-    offset = 0
+    offset = start
     ends_nl = True
 
     def lines() -> Iterator[str]:
@@ -163,8 +221,24 @@ def read_done(path: str | Path) -> set[Key]:
 
 
 def _open_locked(path: Path) -> int:
-    """Open ``path`` for appending under an exclusive lock: two audits must not share a CSV."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    """Open ``path`` for appending under an exclusive lock: two audits must not share a CSV.
+
+    A symbolic link is refused (it could point at anyone's file), and so is anything but a
+    regular file.
+    """
+    flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    if os.path.islink(path):
+        raise CsvNotOursError(f"{path} is a symbolic link")
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CsvNotOursError(f"{path} is a symbolic link") from exc
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CsvNotOursError(f"{path} is not a regular file")
+    os.set_blocking(fd, True)
     if fcntl is not None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -190,8 +264,13 @@ class CsvResultWriter:
 
     Raises
     ------
+    CsvNotOursError
+        The existing file is not provably an audit CSV (see :func:`owned_length`), is a
+        symbolic link or not a regular file: refused in both modes, never changed.
     CsvFormatError
         On resume, when the existing file has other columns than :data:`CSV_COLUMNS`.
+    CsvWriteError
+        From :meth:`write`: the disk is full or failed; the file keeps its complete rows.
     CsvLockedError
         When another writer (another audit) has the file open.
     """
@@ -204,6 +283,9 @@ class CsvResultWriter:
         self.written = 0
         self._fh: IO[str] | None = None
         self._writer: Any = None
+        self._guard = -1
+        self._good = 0
+        self._broken = False
 
     def __enter__(self) -> CsvResultWriter:
         self.open()
@@ -217,21 +299,31 @@ class CsvResultWriter:
         """Lock the file, resume it or start it afresh, and write the header if it is new."""
         fd = _open_locked(self.path)
         try:
-            good, header = valid_length(self.path) if self.resume else (0, None)
-            if good and tuple(header or ()) != CSV_COLUMNS:  # checked before anything is cut
-                raise CsvFormatError(f"{self.path} has other columns than an audit CSV of this version")
+            good = 0
+            if os.fstat(fd).st_size:  # checked before anything is cut: only our own file is ever changed
+                try:
+                    owned = owned_length(self.path)
+                except CsvNotOursError:
+                    raise
+                except CsvFormatError:  # another version's audit CSV: replaced by --fresh only
+                    if self.resume:
+                        raise
+                    owned = 0
+                good = owned if self.resume else 0
             if os.fstat(fd).st_size != good:  # a torn last row, or a fresh start
                 os.ftruncate(fd, good)
                 os.fsync(fd)
             if good:
                 self.done = read_done(self.path)
+            self._guard = os.dup(fd)  # to cut the file back if a write fails half-way
         except BaseException:
             os.close(fd)
             raise
         self._fh = os.fdopen(fd, "a", encoding=ENCODING, errors=ERRORS, newline="")
         self._writer = csv.writer(self._fh, lineterminator=LINE_END)
+        self._good = good
         if not good:
-            self._writer.writerow(CSV_COLUMNS)
+            self._guarded(lambda: self._writer.writerow(CSV_COLUMNS))
             self._sync()
 
     def write(self, result: AuditResult) -> bool:
@@ -239,24 +331,53 @@ class CsvResultWriter:
         key = (result.root, result.path)
         if key in self.done:
             return False
-        self._writer.writerow(result_to_row(result))
-        self._fh.flush()  # a killed process loses nothing that was written
+        self._guarded(lambda: self._writer.writerow(result_to_row(result)))
         self.done.add(key)
         self.written += 1
         if self.written % self.fsync_every == 0:
             os.fsync(self._fh.fileno())  # and a crashed machine loses at most a few rows
         return True
 
+    def _guarded(self, write: Callable[[], Any]) -> None:
+        """Write and flush one row; on failure cut the file back to its complete rows and raise."""
+        try:
+            write()
+            self._fh.flush()  # a killed process loses nothing that was written
+        except OSError as exc:
+            self._broken = True
+            self._cut_back()
+            raise CsvWriteError(exc.errno, f"cannot write {self.path}: {os.strerror(exc.errno or errno.EIO)};"
+                                f" it holds the {len(self.done)} rows written before") from exc
+        self._good = os.fstat(self._guard).st_size
+
+    def _cut_back(self) -> None:
+        try:
+            os.ftruncate(self._guard, self._good)
+            os.fsync(self._guard)
+        except OSError:
+            pass
+
     def _sync(self) -> None:
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
     def close(self) -> None:
-        """Flush, fsync and close (idempotent)."""
-        if self._fh is not None:
-            self._sync()
-            self._fh.close()
-            self._fh = None
+        """Flush, fsync and close (idempotent); after a failed write, keep only the complete rows."""
+        if self._fh is None:
+            return
+        fh, self._fh = self._fh, None
+        try:
+            if not self._broken:
+                fh.flush()
+                os.fsync(fh.fileno())
+            fh.close()
+        except OSError:
+            self._broken = True
+            with contextlib.suppress(OSError):
+                fh.close()
+        if self._broken:  # the buffer's retried flush may have written half a row again
+            self._cut_back()
+        os.close(self._guard)
 
 
 def is_sorted(path: str | Path, key: Callable[[str, str], Any]) -> bool:

@@ -43,6 +43,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from auditor.labels import BLURRY, LABELS, SHARP
 from auditor.results import AuditResult, AuditSummary
+from auditor.walk import printable
 from reports import plots
 from reports.atomic import atomic_output
 from reports.culling_report import CullDigest, ThumbMemo, file_href
@@ -167,10 +168,12 @@ def _row(r: AuditResult, thumb: Any = None, base: Path | None = None) -> dict[st
     size = f"{r.width}×{r.height}" if r.width and r.height else "–"
     exif = [v for v in (r.camera, r.lens, r.exposure_time and f"{r.exposure_time} s",
                         r.focal_length and f"{r.focal_length} mm") if v]
-    return {"path": r.path, "name": Path(r.path).name or r.path, "root": r.root, "label": r.label,
+    # control characters (RTL override, ESC, newlines) shown as escapes, as on the terminal
+    return {"path": printable(r.path), "name": printable(Path(r.path).name or r.path), "root": printable(r.root),
+            "label": r.label,
             "confidence": _finite(r.confidence), "probs": probs, "sharpness": _finite(r.sharpness),
             "size": size, "format": r.format, "bytes": r.bytes, "exif": " · ".join(exif),
-            "error": r.error, "thumb": thumb, "href": file_href(r, base) if base is not None else "",
+            "error": printable(r.error), "thumb": thumb, "href": file_href(r, base) if base is not None else "",
             "flagged": r.label in FLAGGED_LABELS, "exposure": r.exposure if r.exposure in ("under", "over") else "",
             "under": _finite(r.under_exposure), "over": _finite(r.over_exposure),
             "clipped": (_finite(r.shadows_clipped), _finite(r.highlights_clipped))}
@@ -245,7 +248,7 @@ def _summary(summary: AuditSummary, counts: Mapping[str, int]) -> dict[str, Any]
     labels = [(k, int(counts.get(k, 0)), int(counts.get(k, 0)) / files) for k in LABELS]
     return {"files": summary.files, "errors": summary.errors, "labels": labels,
             "duration": _duration(summary.seconds), "throughput": summary.files_per_second,
-            "model": f"{summary.model_name} {summary.model_version}".strip(), "roots": list(summary.roots)}
+            "model": f"{summary.model_name} {summary.model_version}".strip(), "roots": [printable(r) for r in summary.roots]}
 
 
 def write_audit_report(results: Iterable[AuditResult], out_path: str | Path, summary: AuditSummary,

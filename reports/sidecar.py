@@ -18,6 +18,10 @@ from reports.atomic import atomic_output
 SCHEMA = "iqa-audit-csv"
 
 
+class SettingsMismatchError(Exception):
+    """The CSV being resumed was written with other analysis settings (model, scale, schema)."""
+
+
 def sidecar_path(csv_path: str | Path) -> Path:
     """``audit.json`` for ``audit.csv`` (same folder, same stem)."""
     return Path(csv_path).with_suffix(".json")

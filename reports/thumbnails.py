@@ -18,12 +18,15 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from auditor.capture import Capture, FileTimeout, time_limit
 from auditor.imaging import ImageLoadError, open_image
 from auditor.results import AuditResult, decode_patches
 
 THUMB_SIDE = 240
 SMALL_SIDE = 96
 JPEG_QUALITY = 72
+THUMB_SECONDS = 20.0  # a thumbnail that takes longer becomes a placeholder (the report phase's timeout)
+_CAPTURE = Capture()  # decoder warnings while thumbnailing stay off the terminal
 # Patch colour ramp over p_blurry: green (crisp) -> yellow -> red (blurry).
 PATCH_STOPS: tuple[tuple[float, tuple[int, int, int]], ...] = (
     (0.0, (26, 152, 80)), (0.5, (254, 224, 80)), (1.0, (215, 48, 39)))
@@ -73,9 +76,12 @@ def load_thumbnail(path: str | Path, max_side: int = THUMB_SIDE) -> np.ndarray:
         When the file is gone or cannot be decoded any more.
     """
     try:
-        return open_image(path, max_side=max_side).pixels
+        with _CAPTURE(), time_limit(THUMB_SECONDS):
+            return open_image(path, max_side=max_side).pixels
     except ImageLoadError:
         raise
+    except FileTimeout as exc:
+        raise ImageLoadError(f"thumbnail {exc}") from exc
     except Exception as exc:  # never let a thumbnail crash a report
         raise ImageLoadError(f"cannot read: {type(exc).__name__}") from exc
 

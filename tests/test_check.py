@@ -47,7 +47,7 @@ def test_config_rejects_unknown_labels() -> None:
 
 def test_report_return_code() -> None:
     report = CheckReport()
-    assert report.return_code == 0
+    assert report.return_code == 3  # issue 11: nothing checked must not pass a gate
     report.add(judge(AuditResult(path="x", status="error"), CheckConfig()))
     assert (report.checked, report.unreadable, report.return_code) == (1, 1, 1)
     report.allow_unreadable = True
@@ -72,7 +72,7 @@ def _check(*args: str) -> object:
 
 
 def test_cli_threshold_forces_outcomes(small_tree: Path) -> None:
-    passed = _check(str(small_tree), "--threshold", "1.01")
+    passed = _check(str(small_tree), "--threshold", "1")
     assert passed.exit_code == 0, passed.output
     assert passed.stdout == ""
     flagged = _check(str(small_tree / "a.jpg"), str(small_tree / "b.png"), "--threshold", "0",
@@ -85,11 +85,11 @@ def test_cli_threshold_forces_outcomes(small_tree: Path) -> None:
 
 def test_cli_unreadable(small_tree: Path) -> None:
     (small_tree / "bad\nname.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
-    result = _check(str(small_tree), "--threshold", "1.01")
+    result = _check(str(small_tree), "--threshold", "1")
     assert result.exit_code == 1
     assert result.stdout.count("\n") == 1  # the newline in the name cannot forge a second line
     assert "bad\\nname.jpg: unreadable (" in result.stdout
-    allowed = _check(str(small_tree), "--threshold", "1.01", "--allow-unreadable", "--quiet")
+    allowed = _check(str(small_tree), "--threshold", "1", "--allow-unreadable", "--quiet")
     assert allowed.exit_code == 0 and allowed.stderr == ""
 
 
@@ -111,7 +111,7 @@ def test_check_subprocess_starts_light(small_tree: Path, subprocess_env: dict[st
     code = ("import sys\n"
             "from iqa.cli import main\n"
             "try:\n"
-            "    main(['check', sys.argv[1], '--threshold', '1.01', '--quiet'])\n"
+            "    main(['check', sys.argv[1], '--threshold', '1', '--quiet'])\n"
             "except SystemExit as exc:\n"
             "    heavy = {'pandas', 'matplotlib', 'tensorflow', 'jinja2'} & set(sys.modules)\n"
             "    assert not heavy, heavy\n"

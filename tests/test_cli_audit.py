@@ -102,7 +102,9 @@ def test_audit_usage_errors_exit_2(mixed_tree: MixedTree, tmp_path: Path) -> Non
     (tmp_path / "foreign").mkdir()
     (tmp_path / "foreign" / "audit.csv").write_text("a,b\n1,2\n")
     foreign = runner.invoke(main, ["audit", str(mixed_tree.root / "orient"), "-o", str(tmp_path / "foreign")])
-    assert foreign.exit_code == 2 and "--fresh" in foreign.stderr
+    # issue 11: a file that is not provably an audit CSV is refused (exit 5) and kept, even with --fresh
+    assert foreign.exit_code == 5 and "not an audit CSV" in foreign.stderr
+    assert (tmp_path / "foreign" / "audit.csv").read_text() == "a,b\n1,2\n"
 
 
 def test_demo_builds_and_audits(tmp_path: Path) -> None:

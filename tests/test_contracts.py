@@ -89,10 +89,10 @@ def test_max_side_sets_the_analysis_scale_and_is_recorded(photos: Path, tmp_path
     side = read_sidecar(out / "audit.csv")
     assert side["max_side"] == 100 and side["schema_version"] == CSV_SCHEMA_VERSION
     assert side["model"]["sha256"] == __import__("hashlib").sha256(default_model_path().read_bytes()).hexdigest()
-    # resuming at another scale says so: the kept rows were analysed differently
+    # resuming at another scale is refused (issue 11): the kept rows were analysed differently
     save_image(photos / "p9.jpg", 200, 150, seed=9)
     again = CliRunner().invoke(main, [*args, "--max-side", "64"])
-    assert again.exit_code == 0 and "max side 100" in again.stderr and "--fresh" in again.stderr
+    assert again.exit_code == 5 and "max_side 100" in again.stderr and "--fresh" in again.stderr
 
 
 def test_the_sidecar_is_optional_and_a_foreign_one_is_kept(photos: Path, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from iqa.commands.common import INTERRUPTED, FatalError, echo_err, model_opt, quiet_opt, root_arg
+from iqa.commands.common import FatalError, echo_err, model_opt, quiet_opt, root_arg
 
 if TYPE_CHECKING:  # pragma: no cover
     from auditor.pipeline import AuditConfig
@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
               help="Output folder for audit.csv and report.html.")
 @model_opt
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Decoding processes (0 = all cores, 1 = no pool).")
+              help="Decoding processes (0 = all cores, 1 = no pool; capped at the cores).")
 @click.option("--max-side", type=click.IntRange(min=16), default=None,
               help="Long side of the analysis scale. Default: the model's.")
 @click.option("--resume/--fresh", default=True, show_default=True,
@@ -44,9 +44,13 @@ def audit_command(roots: tuple[str, ...], out_dir: Path, model: str | None, work
 
     Unreadable files get an error row; they do not change the exit status.
     """
+    from auditor.engine import available_cores
     from auditor.pipeline import AuditConfig
     from iqa.commands import cull
 
+    if workers > available_cores():
+        echo_err(f"warning: --workers {workers} capped at the {available_cores()} available cores")
+        workers = available_cores()
     config = AuditConfig(model_path=model, workers=workers, max_side=max_side, include_hidden=include_hidden)
     if rejects is not None:
         cull.require_rejects_target(rejects, roots)
@@ -83,10 +87,14 @@ class _Progress:
 def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, resume: bool, quiet: bool,
               report: bool, groups: bool = True) -> AuditJob:
     """Run the job, map its errors to exit statuses and print its summary (shared by audit and demo)."""
+    from auditor import exit_codes
     from auditor.model import ModelError
+    from auditor.pipeline import AuditConfigError
     from auditor.walk import printable
     from iqa.job import CSV_NAME, audit_to_folder
-    from reports.csv_io import CsvFormatError, CsvLockedError
+    from reports.csv_io import CsvFormatError, CsvLockedError, CsvNotOursError, CsvWriteError
+    from reports.outdir import OutputError
+    from reports.sidecar import SettingsMismatchError
 
     shown = printable(str(out_dir / CSV_NAME))
     try:
@@ -94,20 +102,36 @@ def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, res
             job = audit_to_folder(roots, out_dir, config, resume=resume, report=report, groups=groups,
                                   progress=None if quiet else progress)
     except CsvLockedError as exc:
-        raise FatalError(f"{exc}; wait for it to finish or choose another -o folder") from exc
-    except CsvFormatError as exc:
-        raise FatalError(f"{exc}; use --fresh to overwrite it or choose another -o folder") from exc
-    except (ModelError, FileNotFoundError) as exc:
+        raise FatalError(f"{exc}; wait for it to finish or choose another -o folder", exit_codes.BUSY) from exc
+    except CsvNotOursError as exc:
+        raise FatalError(f"{_shown(exc)}: refusing to overwrite it; move it away or choose another -o folder",
+                         exit_codes.NOT_OURS) from exc
+    except (CsvFormatError, SettingsMismatchError) as exc:
+        raise FatalError(f"{_shown(exc)}; use --fresh to redo it or choose another -o folder",
+                         exit_codes.NOT_OURS) from exc
+    except CsvWriteError as exc:
+        raise FatalError(f"{_shown(exc)}: it is valid; free space and rerun the same command to resume",
+                         exit_codes.OUTPUT) from exc
+    except OutputError as exc:
+        raise FatalError(_shown(exc), exit_codes.OUTPUT) from exc
+    except (ModelError, FileNotFoundError, AuditConfigError) as exc:
         raise FatalError(str(exc)) from exc
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         echo_err(f"\ninterrupted: {shown} is valid and holds every file finished so far;"
                  " rerun the same command to resume.")
-        sys.exit(INTERRUPTED)
+        sys.exit(exit_codes.interrupt_code(exc))
     for warning in job.warnings:
         echo_err(f"warning: {warning}")
     if not quiet:
         _print_summary(job)
     return job
+
+
+def _shown(exc: BaseException) -> str:
+    """An exception's message with control characters escaped (it may hold a hostile path)."""
+    from auditor.walk import printable
+
+    return printable(str(exc))
 
 
 def _print_summary(job: AuditJob) -> None:
@@ -119,6 +143,9 @@ def _print_summary(job: AuditJob) -> None:
     for label, count in summary.counts.items():
         echo_err(f"  {label:<11}{count:>8}")
     echo_err(f"  {'unreadable':<11}{summary.errors:>8}")
+    if sum(job.skipped.values()):
+        parts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in job.skipped.items() if n)
+        echo_err(f"  {'skipped':<11}{sum(job.skipped.values()):>8}  ({parts})")
     echo_err(f"CSV:    {printable(str(job.csv_path))}")
     if job.report_path is not None:
         echo_err(f"report: {printable(str(job.report_path))}")

@@ -1,4 +1,4 @@
-"""``iqa check``: the pass/fail gate for pre-commit hooks and CI (exit 0, 1 or 2)."""
+"""``iqa check``: the pass/fail gate for pre-commit hooks and CI (exit 0, 1, 2 or 3)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -25,7 +25,7 @@ def _parse_fail_on(ctx: click.Context, param: click.Parameter, value: str) -> tu
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
 @click.option("--fail-on", default="blurry", show_default=True, callback=_parse_fail_on,
               help="Comma-separated labels or checks that fail the check, e.g. blurry,sharp,exposure.")
-@click.option("--threshold", type=click.FloatRange(min=0.0), default=None,
+@click.option("--threshold", type=click.FloatRange(min=0.0, max=1.0), default=None,
               help="Fail when p of a --fail-on label is >= this, instead of using the decided label.")
 @click.option("--allow-unreadable", is_flag=True, help="Unreadable files do not fail the check.")
 @model_opt
@@ -37,7 +37,7 @@ def check_command(ctx: click.Context, paths: tuple[str, ...], fail_on: tuple[str
     """Exit 1 if any PATH (directories are walked) is blurry (see --fail-on) or unreadable.
 
     Prints one line per failing file on stdout. Exit status: 0 all good, 1 something
-    flagged or unreadable, 2 usage or model error.
+    flagged or unreadable, 2 usage or model error, 3 no image found.
     """
     from auditor.check import CheckConfig, run_check
     from auditor.model import ModelError
@@ -48,8 +48,8 @@ def check_command(ctx: click.Context, paths: tuple[str, ...], fail_on: tuple[str
         report = run_check(paths, config, on_finding=_print_finding)
     except ModelError as exc:
         raise FatalError(str(exc)) from exc
-    if not quiet:
-        echo_err(str(report))
+    if not quiet or not report.checked:
+        echo_err(str(report) if report.checked else "no image found under the given paths")
     ctx.exit(report.return_code)
 
 

@@ -5,16 +5,21 @@ from typing import Any
 
 import click
 
-# Exit statuses (README, "Commands"): 0 done, 1 something flagged (iqa check), 2 usage or model error,
-# 130 interrupted by Ctrl-C (the CSV is valid and a rerun resumes).
-USAGE_OR_MODEL_ERROR = 2
-INTERRUPTED = 130
+from auditor import exit_codes
+
+# Exit statuses: auditor/exit_codes.py (the README's table).
+USAGE_OR_MODEL_ERROR = exit_codes.USAGE
+INTERRUPTED = exit_codes.INTERRUPTED
 
 
 class FatalError(click.ClickException):
-    """A usage or model problem: message on stderr, exit status 2."""
+    """A problem that stops the command: one line on stderr, a documented exit status (2 by default)."""
 
     exit_code = USAGE_OR_MODEL_ERROR
+
+    def __init__(self, message: str, exit_code: int = USAGE_OR_MODEL_ERROR) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def echo_err(message: str = "", **kwargs: Any) -> None:

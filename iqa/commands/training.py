@@ -80,10 +80,10 @@ def dataset_build(sources: tuple[str, ...], cifar: str | None, cifar_limit: int 
 @click.option("--patches", "patch_count", type=int, default=TRAINING_PATCH_COUNT, show_default=True,
               help="Most textured patches per image (at most half of the grid).")
 @click.option("--width", type=int, default=16, show_default=True, help="Channels of the first convolution.")
-@click.option("--init-from", type=click.Path(exists=True, file_okay=False), default="",
+@click.option("--init-from", type=click.Path(exists=True, file_okay=False), default=None,
               help="Start from this run's model.keras (fine-tuning) instead of fresh weights.")
 def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, learning_rate: float, patience: int,
-                  seed: int, patch_size: int, patch_count: int, width: int, init_from: str) -> None:
+                  seed: int, patch_size: int, patch_count: int, width: int, init_from: str | None) -> None:
     """Train the patch CNN on DATASET (built by `iqa dataset build`)."""
     _require_tensorflow()
     from auditor.patches import PatchPolicy
@@ -93,7 +93,7 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
 
     config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
                          seed=seed, policy=PatchPolicy(patch_size, patch_count),
-                         model=ModelConfig(patch_size=patch_size, width=width), init_from=init_from)
+                         model=ModelConfig(patch_size=patch_size, width=width), init_from=init_from or "")
     try:
         result = train(dataset, run_dir, config)
     except ValueError as exc:

@@ -1,0 +1,55 @@
+"""Life of a decoding worker process: it dies with its parent and never re-runs a user's audit.
+
+Spawned workers outlive a parent killed with SIGKILL (they wait on a pipe the parent's
+death does not close), and a script without an ``if __name__ == "__main__":`` guard is
+re-imported by every spawned worker, which would start an audit of its own there.
+"""
+from __future__ import annotations
+
+import os
+
+WORKER_REIMPORT_EXIT = 3  # exit status of a worker that found itself re-running a script's audit
+
+def die_with_parent() -> None:
+    """A parent killed with SIGKILL cannot stop its workers: have the kernel kill them (Linux), or
+    poll for the parent's exit (elsewhere)."""
+    import multiprocessing
+
+    # The parent's pid as the parent itself recorded it: a worker still importing when the parent
+    # was killed would otherwise read the reaper's pid here and never notice.
+    known = multiprocessing.parent_process()
+    parent = known.pid if known is not None and known.pid else os.getppid()
+    if os.getppid() != parent:
+        os._exit(1)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, 9, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG, SIGKILL
+            if os.getppid() != parent:  # the parent died before the call
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="iqa-parent-watch", daemon=True).start()
+
+
+def refuse_in_bootstrapping_child() -> None:
+    """Exit quietly when a spawned worker re-imports a script that audits at import time.
+
+    A script without an ``if __name__ == "__main__":`` guard is re-run by every spawned
+    worker; its audit call must not start a pool of its own there (it never could: the
+    child is still starting). The parent sees the workers exit and decodes in-process.
+    """
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise SystemExit(WORKER_REIMPORT_EXIT)
