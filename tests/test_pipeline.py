@@ -52,9 +52,11 @@ def test_broken_files_become_error_rows(mixed_tree: MixedTree, mixed_results: li
 
 
 def test_probabilities_and_patch_encoding(mixed_results: list) -> None:
-    # the fake classifier gives every patch logits (2, 0, 0); the shipped model's bias is added
-    b = load_model_info().bias
-    blurry, original, sharp = math.exp(2.0 + b[0]), math.exp(b[1]), math.exp(b[2])
+    # the fake classifier gives every patch logits (2, 0, 0); the shipped model's bias is added, then its
+    # temperature divides
+    info = load_model_info()
+    b, t = info.bias, info.temperature
+    blurry, original, sharp = math.exp((2.0 + b[0]) / t), math.exp(b[1] / t), math.exp(b[2] / t)
     expected = [blurry / (blurry + original + sharp)]
     r = next(r for r in mixed_results if r.path == "formats/photo.bmp")
     assert r.label == "blurry"
