@@ -56,6 +56,7 @@ class Frame:
     p_blurry : the blur model's probability (lower is sharper); None ranks last.
     exposure_ok : False when the exposure check flagged the file (tie-break).
     sharpness : classical sharpness score, last tie-break (higher is better).
+    over_sharpened : the model called it over-sharpened (tie-break: an untouched frame is kept first).
     """
 
     hash: int | None
@@ -64,6 +65,7 @@ class Frame:
     p_blurry: float | None = None
     exposure_ok: bool = True
     sharpness: float = 0.0
+    over_sharpened: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,14 +168,16 @@ def pick_best(frames: Sequence[Frame], tolerance: float = PICK_TOLERANCE) -> int
     """Index of the frame to keep: the one the blur model likes most, ties broken by exposure.
 
     Frames whose ``p_blurry`` is within ``tolerance`` of the lowest count as tied (the model
-    saturates near 0 and 1, so closer values do not rank frames); among those, a frame whose
-    exposure is not flagged comes first, then the highest classical sharpness score, which
-    is comparable here because the frames show the same scene. Earlier frames win exact ties.
+    saturates near 0 and 1, so closer values do not rank frames); among those, a frame the model
+    did not call over-sharpened comes first (halos raise the classical score: an over-processed
+    copy must not win on it), then one whose exposure is not flagged, then the highest classical
+    sharpness score, which is comparable here because the frames show the same scene. Earlier
+    frames win exact ties.
     """
     p = [1.0 if f.p_blurry is None else f.p_blurry for f in frames]
     low = min(p)
     tied = [i for i in range(len(frames)) if p[i] <= low + tolerance]
-    return min(tied, key=lambda i: (not frames[i].exposure_ok, -frames[i].sharpness, i))
+    return min(tied, key=lambda i: (frames[i].over_sharpened, not frames[i].exposure_ok, -frames[i].sharpness, i))
 
 
 def _kind(frames: Sequence[Frame]) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from auditor.exposure import OK as OK_EXPOSURE
 from auditor.grouping import Frame, Membership, assign_groups
-from auditor.labels import BLURRY
+from auditor.labels import BLURRY, SHARP
 from auditor.phash import from_hex
 from auditor.results import CSV_COLUMNS, GROUP_COLUMNS, OK, AuditResult
 from reports import csv_io
@@ -36,7 +36,7 @@ def _frame(row: dict[str, str]) -> Frame:
     return Frame(hash=from_hex(row.get("phash", "")) if ok else None, captured=restore(row.get("captured", "")),
                  camera=restore(row.get("camera", "")), p_blurry=_number(row.get("p_blurry", "")),
                  exposure_ok=restore(row.get("exposure", "")) in ("", OK_EXPOSURE),
-                 sharpness=_number(row.get("sharpness", "")) or 0.0)
+                 sharpness=_number(row.get("sharpness", "")) or 0.0, over_sharpened=row.get("label") == SHARP)
 
 
 def fill_groups(rows: Sequence[dict[str, str]]) -> int:

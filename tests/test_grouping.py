@@ -92,6 +92,14 @@ def test_pick_best_prefers_the_model_then_exposure_then_sharpness() -> None:
     assert pick_best([Frame(1, p_blurry=None), Frame(1, p_blurry=0.5)]) == 1
 
 
+def test_an_over_sharpened_copy_is_not_kept_over_its_original() -> None:
+    """Halos raise the classical score: within a tie the untouched frame wins, whatever that score says."""
+    pair = [Frame(1, p_blurry=0.0, sharpness=900, over_sharpened=True), Frame(1, p_blurry=0.01, sharpness=300)]
+    assert pick_best(pair) == 1
+    blurry_original = [Frame(1, p_blurry=0.0, over_sharpened=True), Frame(1, p_blurry=0.9)]
+    assert pick_best(blurry_original) == 0  # a sharp, over-processed frame still beats a blurry one
+
+
 def _ok(path: str, **kw: object) -> AuditResult:
     return AuditResult(path=path, status="ok", root="/photos", label=kw.pop("label", "original"), **kw)
 
