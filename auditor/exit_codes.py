@@ -52,7 +52,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
         return
 
     def terminate(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+        # no SIG_IGN here: a worker the pool respawns during the clean-up would inherit it and
+        # then ignore the pool's own SIGTERM
         raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, terminate)
