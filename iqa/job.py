@@ -7,6 +7,7 @@ It lives above ``auditor`` because it writes through ``reports``.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -112,7 +113,9 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
             files = [key for key in iter_image_files(roots, config.include_hidden) if key not in writer.done]
             progress.start(resumed, len(files))
         with running(audit(roots, config, skip=frozenset(writer.done), files=files, backend=backend)) as results:
-            for result in results:
+            for n, result in enumerate(results):
+                if n == 0:
+                    timing("first-result")
                 if writer.write(result):
                     if result.ok:
                         counts[result.label] = counts.get(result.label, 0) + 1
@@ -120,6 +123,7 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
                         errors += 1
                 if progress is not None:
                     progress.advance(result)
+    timing("audit-done")
     elapsed = time.monotonic() - started
     files_total = writer.written
     if groups:  # needs every row; also puts a resumed CSV back in walk order
@@ -132,7 +136,14 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
                            model_version=info.version, roots=tuple(dict.fromkeys(walk_root(r) for r in roots)),
                            audited=writer.written)
     html_path = _write_report(csv_path, out / REPORT_NAME, summary, info, warnings) if report else None
+    timing("report-done")
     return AuditJob(csv_path, html_path, summary, resumed, tuple(warnings))
+
+
+def timing(event: str) -> None:
+    """With ``IQA_TIMINGS`` set, one ``iqa-timing EVENT UNIX_TIME`` line on stderr (read by the benchmarks)."""
+    if os.environ.get("IQA_TIMINGS"):
+        print(f"iqa-timing {event} {time.time():.6f}", file=sys.stderr, flush=True)
 
 
 def _record_run(csv_path: Path, info: ModelInfo, max_side: int, resumed: int, warnings: list[str]) -> None:
