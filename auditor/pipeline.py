@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -52,6 +52,8 @@ class AuditConfig:
         an error and the pool restarted (guards against a decoder that hangs or crashes).
     in_process_up_to : when the run has at most this many files, decode in-process: a pool's
         start-up would cost more than it saves (0: decide by ``workers`` alone).
+    thumbnail_side : > 0: the workers also encode a JPEG thumbnail of this long side from the
+        image they decoded, handed to ``audit(on_thumbnail=...)`` (the report needs no second decode).
     """
 
     model_path: str | Path | None = None
@@ -60,12 +62,14 @@ class AuditConfig:
     include_hidden: bool = False
     file_timeout: float = 300.0
     in_process_up_to: int = 0
+    thumbnail_side: int = 0
 
 
 def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditConfig(),
           skip: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
           classifier: LogitsModel | None = None,
-          files: Iterable[tuple[str, str]] | None = None, backend: Backend | None = None) -> Iterator[AuditResult]:
+          files: Iterable[tuple[str, str]] | None = None, backend: Backend | None = None,
+          on_thumbnail: Callable[[AuditResult, bytes], None] | None = None) -> Iterator[AuditResult]:
     """Audit every image under ``roots``, one :class:`AuditResult` per file, in walk order.
 
     Parameters
@@ -81,6 +85,8 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
         :mod:`auditor.engine`); None: in-process for one worker, else a local process pool
         of ``config.workers`` with ``config.file_timeout``. With a backend given, the
         model runs where the files are analysed (only logits travel back).
+    on_thumbnail : called with a result and its thumbnail's JPEG bytes just before the result is
+        yielded (only with ``config.thumbnail_side`` set, for files that decoded).
 
     Returns
     -------
@@ -101,7 +107,7 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
     model = classifier if classifier is not None else _load_classifier(info)
     keys = files if files is not None else iter_image_files(roots, config.include_hidden)
     return _audit_stream(keys, config, frozenset(skip), info, model, injected=classifier is not None,
-                         backend=backend)
+                         backend=backend, on_thumbnail=on_thumbnail)
 
 
 def _load_classifier(info: ModelInfo) -> PatchClassifier:
@@ -119,7 +125,8 @@ def _load_classifier(info: ModelInfo) -> PatchClassifier:
 
 def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: frozenset[tuple[str, str]],
                   info: ModelInfo, model: LogitsModel, injected: bool,
-                  backend: Backend | None = None) -> Iterator[AuditResult]:
+                  backend: Backend | None = None,
+                  on_thumbnail: Callable[[AuditResult, bytes], None] | None = None) -> Iterator[AuditResult]:
     max_side = config.max_side or info.max_side
     workers = resolve_workers(config.workers)
     files = (key for key in keys if key not in skip)
@@ -131,13 +138,18 @@ def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: fr
     # cores and only logits travel back. In-process (or with an injected model) the parent
     # classifies a few images per invoke.
     worker_model = str(info.path) if (workers > 1 or backend is not None) and not injected else None
-    tasks = (Task(root, path, max_side, info.policy, worker_model) for root, path in files)
+    tasks = (Task(root, path, max_side, info.policy, worker_model, config.thumbnail_side) for root, path in files)
     if backend is None:
         backend = local_backend(workers, config.file_timeout, init_worker)
     analyses = backend.map_ordered(analyse_file, tasks, timed_out)
     try:
-        for group in _groups(analyses, IMAGES_PER_INVOKE):
-            yield from _classify_group(group, model, info)
+        # the parent batches images per invoke only when it runs the model itself; otherwise
+        # every result streams out as soon as it arrives
+        for group in _groups(analyses, 1 if worker_model else IMAGES_PER_INVOKE):
+            for analysis, result in zip(group, _classify_group(group, model, info)):
+                if on_thumbnail is not None and analysis.thumbnail is not None:
+                    on_thumbnail(result, analysis.thumbnail)
+                yield result
     finally:  # stop the pool now when the caller stops early, not at garbage collection
         getattr(analyses, "close", lambda: None)()
 

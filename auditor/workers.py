@@ -19,6 +19,8 @@ from auditor.patches import PatchPolicy, select_patches
 from auditor.registry import measure_all
 from auditor.sharpness import laplacian_variance
 
+THUMB_QUALITY = 72
+
 
 @dataclass(frozen=True)
 class Task:
@@ -29,6 +31,7 @@ class Task:
     max_side: int
     policy: PatchPolicy
     model_path: str | None = None  # set: the worker runs the model and sends logits, not patches
+    thumb_side: int = 0  # > 0: also send a JPEG thumbnail of the analysed image with this long side
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Analysis:
     corners: np.ndarray | None = None
     logits: np.ndarray | None = None  # (n, labels) when the worker ran the model
     checks: dict[str, Any] = field(default_factory=dict)  # columns of the registered image checks
+    thumbnail: bytes | None = None  # JPEG of the analysed image, long side ``Task.thumb_side``
 
     @classmethod
     def failed(cls, task: Task, reason: str, size: int | None = None) -> Analysis:
@@ -61,6 +65,29 @@ def init_worker() -> None:
     import cv2
 
     cv2.setNumThreads(1)
+
+
+def thumbnail_jpeg(pixels: np.ndarray, side: int, quality: int = THUMB_QUALITY) -> bytes:
+    """JPEG bytes of ``pixels`` (RGB) scaled to a long side of at most ``side``.
+
+    Bilinear halving (at exactly 2x it is the 2x2 mean: the same pixels as area averaging
+    at a fifth of its cost), then one bilinear step of less than 2x: under a millisecond
+    from a 1024 px analysis image, encoding included. The report then decodes no photo again.
+    """
+    import cv2
+
+    while max(pixels.shape[:2]) >= 2 * side:
+        h, w = pixels.shape[:2]
+        pixels = cv2.resize(pixels, (w // 2, h // 2), interpolation=cv2.INTER_LINEAR)
+    h, w = pixels.shape[:2]
+    if max(h, w) > side:
+        scale = side / max(h, w)
+        pixels = cv2.resize(pixels, (max(1, round(w * scale)), max(1, round(h * scale))),
+                            interpolation=cv2.INTER_LINEAR)
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:  # pragma: no cover - only fails on invalid input
+        raise ValueError("thumbnail encoding failed")
+    return buf.tobytes()
 
 
 def timed_out(task: Task, reason: str) -> Analysis:
@@ -93,6 +120,7 @@ def analyse_file(task: Task) -> Analysis:
         sharpness = laplacian_variance(img.pixels)
         checks = measure_all(img.pixels)
         logits = _worker_model(task.model_path).logits(chosen.patches) if task.model_path else None
+        thumb = thumbnail_jpeg(img.pixels, task.thumb_side) if task.thumb_side > 0 else None
     except ImageLoadError as exc:
         return Analysis.failed(task, str(exc) or "cannot decode", size)
     except Exception as exc:  # one bad file must never stop the run
@@ -101,7 +129,7 @@ def analyse_file(task: Task) -> Analysis:
     exif = {k: _clean_text(v) for k, v in img.exif.items()}
     patches = None if logits is not None else chosen.patches  # logits are 1 % of the bytes to send back
     return Analysis(task.root, task.path, size, None, img.width, img.height, _clean_text(img.format, 32), exif,
-                    w, h, sharpness, patches, chosen.corners, logits, checks)
+                    w, h, sharpness, patches, chosen.corners, logits, checks, thumb)
 
 
 _MODELS: dict[str, Any] = {}

@@ -6,13 +6,14 @@ It lives above ``auditor`` because it writes through ``reports``.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from auditor.engine import Backend, running
 from auditor.labels import LABELS
@@ -105,6 +106,12 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
     counts = dict.fromkeys(LABELS, 0)
     errors = 0
     warnings: list[str] = []
+    if report and not config.thumbnail_side:  # the workers send thumbnails: the report decodes no photo again
+        from reports.thumbnails import THUMB_SIDE
+
+        config = dataclasses.replace(config, thumbnail_side=THUMB_SIDE)
+    builder = None  # made at the first result: its imports then overlap the workers' start-up
+    thumbs: dict[tuple[str, str], bytes] = {}  # at most one entry: set just before its row arrives
     with csv_io.CsvResultWriter(csv_path, resume=resume) as writer:
         resumed = len(writer.done)
         _record_run(csv_path, info, config.max_side or info.max_side, resumed, warnings)
@@ -112,11 +119,17 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
         if progress is not None:  # one walk, shared by the total and the audit
             files = [key for key in iter_image_files(roots, config.include_hidden) if key not in writer.done]
             progress.start(resumed, len(files))
-        with running(audit(roots, config, skip=frozenset(writer.done), files=files, backend=backend)) as results:
+        results = audit(roots, config, skip=frozenset(writer.done), files=files, backend=backend,
+                        on_thumbnail=lambda r, jpeg: thumbs.__setitem__((r.root, r.path), jpeg))
+        with running(results):
             for n, result in enumerate(results):
                 if n == 0:
                     timing("first-result")
+                    builder = _report_builder() if report else None
+                thumb = thumbs.pop((result.root, result.path), None)
                 if writer.write(result):
+                    if builder:
+                        builder.add(result, thumb)
                     if result.ok:
                         counts[result.label] = counts.get(result.label, 0) + 1
                     else:
@@ -135,7 +148,7 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
     summary = AuditSummary(files=files_total, errors=errors, counts=counts, seconds=elapsed, model_name=info.name,
                            model_version=info.version, roots=tuple(dict.fromkeys(walk_root(r) for r in roots)),
                            audited=writer.written)
-    html_path = _write_report(csv_path, out / REPORT_NAME, summary, info, warnings) if report else None
+    html_path = _write_report(csv_path, out / REPORT_NAME, summary, info, warnings, builder) if report else None
     timing("report-done")
     return AuditJob(csv_path, html_path, summary, resumed, tuple(warnings))
 
@@ -179,19 +192,28 @@ def _tally_and_sort(csv_path: Path, roots: tuple[str, ...]) -> tuple[int, int, d
     return files, errors, counts
 
 
+def _report_builder() -> Any:
+    """The HTML report's builder (thumbnails kept during the run); False without jinja2."""
+    try:
+        from reports.html import AuditReportBuilder
+    except ImportError:  # the plain report needs no builder
+        return False
+    return AuditReportBuilder()
+
+
 def _write_report(csv_path: Path, html_path: Path, summary: AuditSummary, info: ModelInfo,
-                  warnings: list[str]) -> Path:
+                  warnings: list[str], builder: Any) -> Path:
     from reports.minimal import write_minimal_report
 
     def rows() -> Iterator[AuditResult]:
         return (csv_io.row_to_result(row) for row in csv_io.iter_rows(csv_path))
 
-    try:
-        from reports.html import write_audit_report
-    except ImportError:  # jinja2 or matplotlib missing: the plain report needs neither
+    if builder is None:  # no file audited in this run
+        builder = _report_builder()
+    if not builder:  # jinja2 missing: the plain report does without
         return write_minimal_report(rows(), html_path, summary)
-    try:
-        return Path(write_audit_report(rows(), html_path, summary, info))
+    try:  # one pass over the final CSV (bursts are grouped only now), with the workers' thumbnails
+        return Path(builder.write(html_path, summary, info, rows=rows()))
     except Exception as exc:  # the CSV is complete; a plainer report beats none
         warnings.append(f"full HTML report failed ({type(exc).__name__}: {exc}); writing a plain one")
         return write_minimal_report(rows(), html_path, summary)

@@ -143,7 +143,7 @@ def test_report_failure_falls_back_to_the_minimal_report(tmp_path: Path, monkeyp
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("template exploded")
 
-    monkeypatch.setattr(html_module, "write_audit_report", broken)
+    monkeypatch.setattr(html_module.AuditReportBuilder, "write", broken)
     result = CliRunner().invoke(main, ["audit", str(mixed_tree.root / "orient"), "-o", str(tmp_path),
                                        "--workers", "1"])
     assert result.exit_code == 0, result.output

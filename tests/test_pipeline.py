@@ -111,6 +111,24 @@ def test_pool_matches_in_process_and_bounds_work_in_flight(photo_dir) -> None:
     assert all(np.array_equal(a.patches, b.patches) and a.sharpness == b.sharpness for a, b in zip(pooled, serial))
 
 
+def test_thumbnails_are_made_from_the_analysed_image(photo_dir) -> None:
+    import cv2
+
+    root = photo_dir(2)
+    (r, p), _ = iter_image_files([root])
+    plain = analyse_file(Task(r, p, 256, PatchPolicy(64, 16)))
+    a = analyse_file(Task(r, p, 256, PatchPolicy(64, 16), thumb_side=60))
+    assert plain.thumbnail is None and a.thumbnail is not None
+    thumb = cv2.imdecode(np.frombuffer(a.thumbnail, np.uint8), cv2.IMREAD_COLOR)
+    assert max(thumb.shape[:2]) == 60
+    ratio = a.analysis_width / a.analysis_height
+    assert thumb.shape[1] / thumb.shape[0] == pytest.approx(ratio, rel=0.05)
+    seen = []
+    results = list(audit([root], AuditConfig(workers=1, thumbnail_side=60), classifier=FakeClassifier(),
+                         on_thumbnail=lambda res, jpeg: seen.append((res.path, jpeg[:2]))))
+    assert seen == [(res.path, b"\xff\xd8") for res in results]
+
+
 def test_audit_dataframe_columns(photo_dir) -> None:
     df = audit_dataframe([photo_dir(3)], AuditConfig(workers=1))
     assert list(df.columns) == list(CSV_COLUMNS)
