@@ -22,7 +22,8 @@ from auditor.labels import BLURRY
 from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
 from auditor.results import ERROR, OK, AuditResult, encode_patches
 from auditor.walk import iter_image_files, require_roots
-from auditor.workers import Analysis, Task, analyse_file, init_worker, timed_out
+from auditor.workers import (BATCH_BYTES, BATCH_FILES, Analysis, Task, analyse_file, init_worker, task_bytes,
+                             timed_out)
 
 __all__ = ["AuditConfig", "audit", "audit_dataframe"]
 
@@ -140,7 +141,8 @@ def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: fr
     worker_model = str(info.path) if (workers > 1 or backend is not None) and not injected else None
     tasks = (Task(root, path, max_side, info.policy, worker_model, config.thumbnail_side) for root, path in files)
     if backend is None:
-        backend = local_backend(workers, config.file_timeout, init_worker)
+        backend = local_backend(workers, config.file_timeout, init_worker, batch_items=BATCH_FILES,
+                                batch_bytes=BATCH_BYTES, item_bytes=task_bytes)
     analyses = backend.map_ordered(analyse_file, tasks, timed_out)
     try:
         # the parent batches images per invoke only when it runs the model itself; otherwise

@@ -1,0 +1,140 @@
+"""Process plumbing of :class:`auditor.engine.ProcessPool`: a pool that never hangs the parent.
+
+Workers are born ignoring Ctrl-C, the shutdown runs against a grace period, a pool whose
+workers cannot start raises instead of respawning them forever, and the start method is
+"spawn" unless it cannot work. Standard library only.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+class WorkerStartError(RuntimeError):
+    """The worker processes could not start."""
+
+
+def _init_worker(initializer: Callable[[], None] | None) -> None:
+    """Worker start: leave Ctrl-C (and SIGTERM) to the parent, then the caller's initializer."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker must not inherit the parent's handler
+    if initializer is not None:
+        initializer()
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: first line of the message``, at most 200 characters."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
+
+
+class WorkerPool:
+    """A pool whose workers never see Ctrl-C and whose shutdown cannot hang the parent.
+
+    Workers are born ignoring SIGINT (so even a worker still importing is immune); only
+    the parent handles Ctrl-C. ``Pool.terminate`` can block forever when a worker died
+    mid-message, so it runs in a helper thread and, past a grace period, the workers are
+    killed and the parent moves on. A pool whose workers cannot start (they would be
+    respawned forever) raises :class:`WorkerStartError` instead of hanging.
+    """
+
+    GRACE_SECONDS = 5.0
+    START_SECONDS = 120.0
+
+    def __init__(self, workers: int, initializer: Callable[[], None] | None = None) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context(_start_method())
+        self._before = set(multiprocessing.active_children())
+        with sigint_ignored():
+            self._pool = ctx.Pool(workers, initializer=_init_worker, initargs=(initializer,))
+        try:
+            self._pool.apply_async(os.getpid).get(self.START_SECONDS)
+        except BaseException as exc:  # Ctrl-C included: never leave workers behind
+            self.stop()
+            if not isinstance(exc, Exception):
+                raise
+            raise WorkerStartError(f"worker processes did not start: {describe(exc)}") from exc
+
+    def submit(self, fn: Callable[[Any], Any], item: Any) -> Any:
+        return self._pool.apply_async(fn, (item,))
+
+    def stop(self) -> None:
+        import multiprocessing
+        import threading
+
+        stopper = threading.Thread(target=self._pool.terminate, name="iqa-pool-stop", daemon=True)
+        stopper.start()
+        stopper.join(self.GRACE_SECONDS)
+        if stopper.is_alive():
+            for proc in set(multiprocessing.active_children()) - self._before:
+                proc.kill()
+
+
+def _start_method() -> str:
+    """"spawn" (no fork of a parent that runs interpreter threads), unless it cannot work.
+
+    A spawned worker re-imports ``__main__`` by path; code read from stdin (``python -``)
+    has a ``__file__`` that is no file, and every worker would die at start.
+    """
+    import multiprocessing
+    import sys
+
+    main = sys.modules.get("__main__")
+    if getattr(getattr(main, "__spec__", None), "name", None) is None:
+        path = getattr(main, "__file__", None)
+        if path is not None and not os.path.isfile(path) and "fork" in multiprocessing.get_all_start_methods():
+            return "fork"
+    return "spawn"
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while workers are spawned, so they inherit "ignore" from birth.
+
+    The window is the ``Pool()`` call only (tens of milliseconds: the workers import
+    after it); a Ctrl-C pressed exactly then is lost, any later one reaches the parent.
+    """
+    import signal
+
+    if not _main_thread():
+        yield  # only the main thread may change signal actions
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the pool runs, SIGTERM raises KeyboardInterrupt in the parent (when nobody else handles it).
+
+    So ``kill PID`` stops the workers and closes the caller's files as Ctrl-C does, instead
+    of leaving orphaned workers behind.
+    """
+    import signal
+
+    if not _main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
