@@ -84,6 +84,9 @@ class ProcessPool:
     batch_bytes : with ``item_bytes``, a batch also closes once its items weigh this much
         (a large item goes alone).
     item_bytes : the weight of an item for ``batch_bytes`` (runs in this process, e.g. a stat).
+    light : workers start with a stand-in ``__main__`` (they do not import the caller's
+        script; ``fn`` must then not live in ``__main__``), see :mod:`auditor.startup`.
+    preload : modules a fork server imports once for all workers (where there is one).
     """
 
     workers: int = 0
@@ -93,6 +96,8 @@ class ProcessPool:
     batch_items: int = 1
     batch_bytes: int = 0
     item_bytes: Callable[[Any], int] | None = None
+    light: bool = False
+    preload: tuple[str, ...] = ()
 
     def map_ordered(self, fn: Callable[[T], R], items: Iterable[T],
                     on_failure: Callable[[T, str], R]) -> Iterator[R]:
@@ -109,13 +114,13 @@ def running(results: Iterator[R]) -> Iterator[Iterator[R]]:
 
 
 def local_backend(workers: int = 0, timeout: float | None = DEFAULT_TIMEOUT,
-                  initializer: Callable[[], None] | None = None, **batching: Any) -> InProcess | ProcessPool:
+                  initializer: Callable[[], None] | None = None, **options: Any) -> InProcess | ProcessPool:
     """In-process for one worker, else a :class:`ProcessPool` of ``resolve_workers(workers)``.
 
-    ``batching``: ``batch_items``, ``batch_bytes``, ``item_bytes`` of the pool.
+    ``options``: the other fields of :class:`ProcessPool` (batching, ``light``, ``preload``).
     """
     n = resolve_workers(workers)
-    return InProcess() if n == 1 else ProcessPool(n, timeout, initializer, **batching)
+    return InProcess() if n == 1 else ProcessPool(n, timeout, initializer, **options)
 
 
 def batches(items: Iterator[T], max_items: int, max_bytes: int = 0,
@@ -151,30 +156,24 @@ def _pool_map(spec: ProcessPool, fn: Callable[[T], R], items: Iterator[T],
 
     workers = resolve_workers(spec.workers)
     window = workers * spec.window_per_worker
-    try:
-        pool = _WorkerPool(workers, spec.initializer)
-    except WorkerStartError as exc:
-        import warnings
-
-        warnings.warn(f"{exc}; working in this process instead", RuntimeWarning, stacklevel=2)
-        yield from map(fn, items)
-        return
     tasks = batches(items, max(1, spec.batch_items), spec.batch_bytes, spec.item_bytes)
     task_fn = functools.partial(run_batch, fn)
     in_flight: deque[tuple[tuple[T, ...], Any]] = deque()
+    pool = _WorkerPool(workers, spec.initializer, light=spec.light, preload=spec.preload)
     try:
         with sigterm_as_interrupt():
-            while True:
+            while True:  # the workers start while the first tasks are queued
                 while len(in_flight) < window and (task := next(tasks, None)) is not None:
                     in_flight.append((task, pool.submit(task_fn, task)))
                 if not in_flight:
                     return
+                pool.wait_started()
                 task, pending = in_flight.popleft()
                 try:
                     yield from pending.get(spec.timeout)
                 except multiprocessing.TimeoutError:
                     pool.stop()
-                    pool = _WorkerPool(workers, spec.initializer)
+                    pool = _WorkerPool(workers, spec.initializer, light=spec.light, preload=spec.preload)
                     for i, (other, _) in enumerate(in_flight):
                         in_flight[i] = (other, pool.submit(task_fn, other))
                     if len(task) > 1:  # retried one by one: only the item that hangs becomes a failure
@@ -182,5 +181,13 @@ def _pool_map(spec: ProcessPool, fn: Callable[[T], R], items: Iterator[T],
                             in_flight.appendleft(((item,), pool.submit(task_fn, (item,))))
                     else:
                         yield on_failure(task[0], f"no result within {spec.timeout:g} s")
+    except WorkerStartError as exc:
+        import warnings
+
+        warnings.warn(f"{exc}; working in this process instead", RuntimeWarning, stacklevel=2)
+        for task, _ in in_flight:
+            yield from run_batch(fn, task)
+        for task in tasks:
+            yield from run_batch(fn, task)
     finally:
         pool.stop()

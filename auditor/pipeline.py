@@ -8,6 +8,7 @@ accumulated: at most a fixed window of files is in flight.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -21,6 +22,7 @@ from auditor.engine import Backend, local_backend, resolve_workers
 from auditor.labels import BLURRY
 from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
 from auditor.results import ERROR, OK, AuditResult, encode_patches
+from auditor.startup import AUDIT_PRELOAD
 from auditor.walk import iter_image_files, require_roots
 from auditor.workers import (BATCH_BYTES, BATCH_FILES, Analysis, Task, analyse_file, init_worker, task_bytes,
                              timed_out)
@@ -141,8 +143,11 @@ def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: fr
     worker_model = str(info.path) if (workers > 1 or backend is not None) and not injected else None
     tasks = (Task(root, path, max_side, info.policy, worker_model, config.thumbnail_side) for root, path in files)
     if backend is None:
-        backend = local_backend(workers, config.file_timeout, init_worker, batch_items=BATCH_FILES,
-                                batch_bytes=BATCH_BYTES, item_bytes=task_bytes)
+        # the workers import only auditor.workers (forked from a server that preloaded it where
+        # there is one) and load the model while the parent walks
+        backend = local_backend(workers, config.file_timeout, functools.partial(init_worker, worker_model),
+                                batch_items=BATCH_FILES, batch_bytes=BATCH_BYTES, item_bytes=task_bytes,
+                                light=True, preload=AUDIT_PRELOAD)
     analyses = backend.map_ordered(analyse_file, tasks, timed_out)
     try:
         # the parent batches images per invoke only when it runs the model itself; otherwise

@@ -6,8 +6,9 @@ workers cannot start raises instead of respawning them forever, and the start me
 """
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,27 +39,42 @@ class WorkerPool:
     Workers are born ignoring SIGINT (so even a worker still importing is immune); only
     the parent handles Ctrl-C. ``Pool.terminate`` can block forever when a worker died
     mid-message, so it runs in a helper thread and, past a grace period, the workers are
-    killed and the parent moves on. A pool whose workers cannot start (they would be
-    respawned forever) raises :class:`WorkerStartError` instead of hanging.
+    killed and the parent moves on. The pool does not wait for its workers: the caller
+    submits while they start, and :meth:`wait_started` (before the first result) raises
+    :class:`WorkerStartError` when none can start (they would be respawned forever).
+    ``light`` and ``preload``: see :mod:`auditor.startup`.
     """
 
     GRACE_SECONDS = 5.0
     START_SECONDS = 120.0
 
-    def __init__(self, workers: int, initializer: Callable[[], None] | None = None) -> None:
+    def __init__(self, workers: int, initializer: Callable[[], None] | None = None, *, light: bool = False,
+                 preload: Sequence[str] = ()) -> None:
         import multiprocessing
 
-        ctx = multiprocessing.get_context(_start_method())
+        from auditor.startup import light_main, start_fork_server, worker_context
+
+        ctx = worker_context(light, preload)
+        if ctx.get_start_method() == "forkserver":
+            start_fork_server(preload)
         self._before = set(multiprocessing.active_children())
-        with sigint_ignored():
+        with sigint_ignored(), light_main() if light else contextlib.nullcontext():
             self._pool = ctx.Pool(workers, initializer=_init_worker, initargs=(initializer,))
+        self._ping: Any = self._pool.apply_async(os.getpid)
+        self._started = False
+
+    def wait_started(self) -> None:
+        """Return once a worker has answered; :class:`WorkerStartError` when none can start."""
+        if self._started:
+            return
         try:
-            self._pool.apply_async(os.getpid).get(self.START_SECONDS)
+            self._ping.get(self.START_SECONDS)
         except BaseException as exc:  # Ctrl-C included: never leave workers behind
             self.stop()
             if not isinstance(exc, Exception):
                 raise
             raise WorkerStartError(f"worker processes did not start: {describe(exc)}") from exc
+        self._started = True
 
     def submit(self, fn: Callable[[Any], Any], item: Any) -> Any:
         return self._pool.apply_async(fn, (item,))
@@ -73,23 +89,6 @@ class WorkerPool:
         if stopper.is_alive():
             for proc in set(multiprocessing.active_children()) - self._before:
                 proc.kill()
-
-
-def _start_method() -> str:
-    """"spawn" (no fork of a parent that runs interpreter threads), unless it cannot work.
-
-    A spawned worker re-imports ``__main__`` by path; code read from stdin (``python -``)
-    has a ``__file__`` that is no file, and every worker would die at start.
-    """
-    import multiprocessing
-    import sys
-
-    main = sys.modules.get("__main__")
-    if getattr(getattr(main, "__spec__", None), "name", None) is None:
-        path = getattr(main, "__file__", None)
-        if path is not None and not os.path.isfile(path) and "fork" in multiprocessing.get_all_start_methods():
-            return "fork"
-    return "spawn"
 
 
 def _main_thread() -> bool:

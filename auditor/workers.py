@@ -64,11 +64,19 @@ class Analysis:
         return cls(task.root, task.path, bytes=size, error=reason)
 
 
-def init_worker() -> None:
-    """Worker initializer: keep OpenCV single-threaded (the processes share the cores)."""
+def init_worker(model_path: str | None = None) -> None:
+    """Worker initializer: keep OpenCV single-threaded (the processes share the cores), load the model.
+
+    Loading the model here, while the parent is still walking, takes it off the first file.
+    """
     import cv2
 
     cv2.setNumThreads(1)
+    if model_path is not None:
+        try:
+            _worker_model(model_path)
+        except Exception:  # pragma: no cover - the parent has probed the model; its files report it
+            pass
 
 
 def thumbnail_jpeg(pixels: np.ndarray, side: int, quality: int = THUMB_QUALITY) -> bytes:

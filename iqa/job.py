@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from auditor.pipeline import AuditConfig, audit
 from auditor.results import AuditResult, AuditSummary
 from auditor.walk import iter_image_files, walk_order_key, walk_root
 from auditor import __version__
+from iqa.timing import timing
 from reports import csv_io, sidecar
 
 CSV_NAME = "audit.csv"
@@ -151,12 +151,6 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
     html_path = _write_report(csv_path, out / REPORT_NAME, summary, info, warnings, builder) if report else None
     timing("report-done")
     return AuditJob(csv_path, html_path, summary, resumed, tuple(warnings))
-
-
-def timing(event: str) -> None:
-    """With ``IQA_TIMINGS`` set, one ``iqa-timing EVENT UNIX_TIME`` line on stderr (read by the benchmarks)."""
-    if os.environ.get("IQA_TIMINGS"):
-        print(f"iqa-timing {event} {time.time():.6f}", file=sys.stderr, flush=True)
 
 
 def _record_run(csv_path: Path, info: ModelInfo, max_side: int, resumed: int, warnings: list[str]) -> None:

@@ -178,3 +178,21 @@ def test_worker_side_inference_matches_in_process(tmp_path: Path) -> None:
     for a, b in zip(one, two):
         assert a.label == b.label and a.patches == b.patches
         assert (a.p_blurry, a.p_original, a.p_sharp) == pytest.approx((b.p_blurry, b.p_original, b.p_sharp), abs=1e-6)
+
+
+def test_spawned_workers_do_not_import_the_main_script(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    """The ``iqa`` script's __main__ imports click and the CLI; a worker needs neither."""
+    script = tmp_path / "main_with_click.py"
+    probe = "sorted({'click', 'auditor.workers', 'iqa.cli'} & set(__import__('sys').modules))"
+    script.write_text("import click\nimport iqa.cli\nfrom auditor.procs import WorkerPool\n"
+                      "from auditor.startup import AUDIT_PRELOAD\n\n"
+                      "if __name__ == '__main__':\n"
+                      "    for preload in ((), AUDIT_PRELOAD):\n"
+                      "        pool = WorkerPool(1, light=True, preload=preload)\n"
+                      "        pool.wait_started()\n"
+                      f"        print(pool._pool.apply_async(eval, ({probe!r},)).get(60))\n"
+                      "        pool.stop()\n", encoding="utf-8")
+    proc = subprocess.run([PYTHON, str(script)], env=subprocess_env, cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:2] == ["[]", "['auditor.workers']"]  # spawned; forked from the preloaded server
