@@ -276,7 +276,8 @@ def test_the_audit_job_shows_worker_thumbnails_without_reading_photos(tmp_path: 
         cv2.imwrite(str(root / f"p{i}.jpg"), _image(120, 160, i))
     calls: list[str] = []
     real = thumbnails.load_thumbnail
-    monkeypatch.setattr(thumbnails, "load_thumbnail", lambda path, side=240: calls.append(str(path)) or real(path, side))
+    monkeypatch.setattr(thumbnails, "load_thumbnail",
+                        lambda path, side=240: calls.append(str(path)) or real(path, side))
     job = audit_to_folder([root], tmp_path / "out", AuditConfig(workers=1))
     html = job.report_path.read_text(encoding="utf-8")
     assert html.count("data:image/jpeg;base64,") >= 6 and "thumbnail unavailable" not in html
