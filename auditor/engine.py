@@ -3,12 +3,14 @@
 The work function is passed in, never imported here, and results come back in input order
 through a :class:`Backend`. Two local backends ship: :class:`InProcess` and
 :class:`ProcessPool` (a bounded window of items in flight, a per-item timeout after which
-the pool is restarted and the item reported as failed, workers that never see Ctrl-C, a
-shutdown that cannot hang, the "spawn" start method unless it cannot work). A distributed
+the pool is restarted and the item reported as failed, optional batches of small items
+per task, and from :mod:`auditor.procs` workers that never see Ctrl-C, a shutdown that
+cannot hang, the "spawn" start method unless it cannot work). A distributed
 backend (e.g. Dask) only needs a ``map_ordered`` method of the same shape.
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -16,8 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from auditor.exit_codes import Terminated
-from auditor.worker_life import WORKER_REIMPORT_EXIT, die_with_parent, refuse_in_bootstrapping_child
+from auditor.procs import WorkerPool as _WorkerPool
+from auditor.procs import WorkerStartError, describe, sigterm_as_interrupt
+
+__all__ = ["Backend", "InProcess", "ProcessPool", "WorkerStartError", "available_cores", "batches", "describe",
+           "local_backend", "resolve_workers", "running"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -39,10 +44,6 @@ class Backend(Protocol):
         Closing the iterator stops the workers.
         """
         ...  # pragma: no cover
-
-
-class WorkerStartError(RuntimeError):
-    """The worker processes could not start."""
 
 
 def available_cores() -> int:
@@ -73,16 +74,30 @@ class ProcessPool:
     Attributes
     ----------
     workers : number of processes (0 = every available core).
-    timeout : seconds one item may take before it is reported as failed and the pool
-        restarted (the other items in flight are resubmitted); None waits forever.
+    timeout : seconds one task (an item, or a batch of them) may take before it is reported as
+        failed and the pool restarted (the other tasks in flight are resubmitted); None waits forever.
     initializer : called once in each worker after it is started (module-level function).
-    window_per_worker : items in flight per worker; bounds memory when the consumer is slow.
+    window_per_worker : tasks in flight per worker; bounds memory when the consumer is slow.
+    batch_items : > 1: consecutive items travel to a worker together, up to this many per task
+        (one round trip for several small items); a batch that times out is retried item by
+        item, so only the culprit fails.
+    batch_bytes : with ``item_bytes``, a batch also closes once its items weigh this much
+        (a large item goes alone).
+    item_bytes : the weight of an item for ``batch_bytes`` (runs in this process, e.g. a stat).
+    light : workers start with a stand-in ``__main__`` (they do not import the caller's
+        script; ``fn`` must then not live in ``__main__``), see :mod:`auditor.startup`.
+    preload : modules a fork server imports once for all workers (where there is one).
     """
 
     workers: int = 0
     timeout: float | None = DEFAULT_TIMEOUT
     initializer: Callable[[], None] | None = None
     window_per_worker: int = ITEMS_IN_FLIGHT_PER_WORKER
+    batch_items: int = 1
+    batch_bytes: int = 0
+    item_bytes: Callable[[Any], int] | None = None
+    light: bool = False
+    preload: tuple[str, ...] = ()
 
     def map_ordered(self, fn: Callable[[T], R], items: Iterable[T],
                     on_failure: Callable[[T, str], R]) -> Iterator[R]:
@@ -99,10 +114,34 @@ def running(results: Iterator[R]) -> Iterator[Iterator[R]]:
 
 
 def local_backend(workers: int = 0, timeout: float | None = DEFAULT_TIMEOUT,
-                  initializer: Callable[[], None] | None = None) -> InProcess | ProcessPool:
-    """In-process for one worker, else a :class:`ProcessPool` of ``resolve_workers(workers)``."""
+                  initializer: Callable[[], None] | None = None, **options: Any) -> InProcess | ProcessPool:
+    """In-process for one worker, else a :class:`ProcessPool` of ``resolve_workers(workers)``.
+
+    ``options``: the other fields of :class:`ProcessPool` (batching, ``light``, ``preload``).
+    """
     n = resolve_workers(workers)
-    return InProcess() if n == 1 else ProcessPool(n, timeout, initializer)
+    return InProcess() if n == 1 else ProcessPool(n, timeout, initializer, **options)
+
+
+def batches(items: Iterator[T], max_items: int, max_bytes: int = 0,
+            weight: Callable[[T], int] | None = None) -> Iterator[tuple[T, ...]]:
+    """Consecutive items grouped until ``max_items``, or ``max_bytes`` by ``weight`` (when given)."""
+    batch: list[T] = []
+    size = 0
+    for item in items:
+        batch.append(item)
+        if weight is not None and max_bytes > 0:
+            size += weight(item)
+        if len(batch) >= max_items or (weight is not None and 0 < max_bytes <= size):
+            yield tuple(batch)
+            batch, size = [], 0
+    if batch:
+        yield tuple(batch)
+
+
+def run_batch(fn: Callable[[T], R], batch: tuple[T, ...]) -> list[R]:
+    """``fn`` over a batch, in a worker (module level: picklable)."""
+    return [fn(item) for item in batch]
 
 
 def _pool_map(spec: ProcessPool, fn: Callable[[T], R], items: Iterator[T],
@@ -110,188 +149,45 @@ def _pool_map(spec: ProcessPool, fn: Callable[[T], R], items: Iterator[T],
     """The :class:`ProcessPool` loop: ``apply_async`` with a window rather than ``imap``.
 
     A window keeps memory flat when the consumer is the bottleneck, and lets an item whose
-    worker hangs or dies become a failure: the pool is restarted and the other items in
-    flight are resubmitted.
+    worker hangs or dies become a failure: the pool is restarted, the other tasks in flight
+    are resubmitted and a batch that timed out goes again item by item.
     """
     import multiprocessing
 
     workers = resolve_workers(spec.workers)
     window = workers * spec.window_per_worker
+    tasks = batches(items, max(1, spec.batch_items), spec.batch_bytes, spec.item_bytes)
+    task_fn = functools.partial(run_batch, fn)
+    in_flight: deque[tuple[tuple[T, ...], Any]] = deque()
+    pool = _WorkerPool(workers, spec.initializer, light=spec.light, preload=spec.preload)
     try:
-        pool = _WorkerPool(workers, spec.initializer)
+        with sigterm_as_interrupt():
+            while True:  # the workers start while the first tasks are queued
+                while len(in_flight) < window and (task := next(tasks, None)) is not None:
+                    in_flight.append((task, pool.submit(task_fn, task)))
+                if not in_flight:
+                    return
+                pool.wait_started()
+                task, pending = in_flight.popleft()
+                try:
+                    yield from pending.get(spec.timeout)
+                except multiprocessing.TimeoutError:
+                    pool.stop()
+                    pool = _WorkerPool(workers, spec.initializer, light=spec.light, preload=spec.preload)
+                    for i, (other, _) in enumerate(in_flight):
+                        in_flight[i] = (other, pool.submit(task_fn, other))
+                    if len(task) > 1:  # retried one by one: only the item that hangs becomes a failure
+                        for item in reversed(task):
+                            in_flight.appendleft(((item,), pool.submit(task_fn, (item,))))
+                    else:
+                        yield on_failure(task[0], f"no result within {spec.timeout:g} s")
     except WorkerStartError as exc:
         import warnings
 
         warnings.warn(f"{exc}; working in this process instead", RuntimeWarning, stacklevel=2)
-        yield from map(fn, items)
-        return
-    in_flight: deque[tuple[T, Any]] = deque()
-    try:
-        with _sigterm_as_interrupt():
-            while True:
-                while len(in_flight) < window and (item := next(items, _END)) is not _END:
-                    in_flight.append((item, pool.submit(fn, item)))
-                if not in_flight:
-                    return
-                item, pending = in_flight.popleft()
-                try:
-                    yield pending.get(spec.timeout)
-                except multiprocessing.TimeoutError:
-                    pool.stop()
-                    pool = _WorkerPool(workers, spec.initializer)
-                    for i, (other, _) in enumerate(in_flight):
-                        in_flight[i] = (other, pool.submit(fn, other))
-                    yield on_failure(item, f"no result within {spec.timeout:g} s")
+        for task, _ in in_flight:
+            yield from run_batch(fn, task)
+        for task in tasks:
+            yield from run_batch(fn, task)
     finally:
         pool.stop()
-
-
-_END: Any = object()
-
-
-def _init_worker(initializer: Callable[[], None] | None) -> None:
-    """Worker start: leave Ctrl-C (and SIGTERM) to the parent, then the caller's initializer."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker must not inherit the parent's handler
-    die_with_parent()  # a parent killed with SIGKILL cannot stop its workers
-    if initializer is not None:
-        initializer()
-
-
-def describe(exc: BaseException) -> str:
-    """``Type: first line of the message``, at most 200 characters."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
-
-
-class _WorkerPool:
-    """A pool whose workers never see Ctrl-C and whose shutdown cannot hang the parent.
-
-    Workers are born ignoring SIGINT (so even a worker still importing is immune); only
-    the parent handles Ctrl-C. ``Pool.terminate`` can block forever when a worker died
-    mid-message, so it runs in a helper thread and, past a grace period, the workers are
-    killed and the parent moves on. A pool whose workers cannot start (they would be
-    respawned forever) raises :class:`WorkerStartError` instead of hanging.
-    """
-
-    GRACE_SECONDS = 5.0
-    START_SECONDS = 120.0
-
-    def __init__(self, workers: int, initializer: Callable[[], None] | None = None) -> None:
-        import multiprocessing
-
-        refuse_in_bootstrapping_child()
-        ctx = multiprocessing.get_context(_start_method())
-        self._before = set(multiprocessing.active_children())
-        with _sigint_ignored():
-            self._pool = ctx.Pool(workers, initializer=_init_worker, initargs=(initializer,))
-        try:
-            self._wait_started()
-        except BaseException as exc:  # Ctrl-C included: never leave workers behind
-            self.stop()
-            if not isinstance(exc, Exception):
-                raise
-            raise WorkerStartError(f"worker processes did not start: {describe(exc)}") from exc
-
-    def _wait_started(self) -> None:
-        """Wait for one worker to answer; fail fast when the first workers exit instead."""
-        import multiprocessing
-        import time
-
-        first = list(getattr(self._pool, "_pool", []))
-        probe = self._pool.apply_async(os.getpid)
-        deadline = time.monotonic() + self.START_SECONDS
-        while True:
-            try:
-                probe.get(0.1)
-                return
-            except multiprocessing.TimeoutError:
-                pass
-            codes = [p.exitcode for p in first]
-            if codes and all(c is not None for c in codes):
-                hint = (" (the script re-runs in each worker: put its audit under"
-                        " `if __name__ == \"__main__\":`)") if WORKER_REIMPORT_EXIT in codes else ""
-                raise RuntimeError(f"workers exited at start with status {sorted(set(codes))}{hint}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no worker answered within {self.START_SECONDS:g} s")
-
-    def submit(self, fn: Callable[[Any], Any], item: Any) -> Any:
-        return self._pool.apply_async(fn, (item,))
-
-    def stop(self) -> None:
-        import multiprocessing
-        import threading
-
-        stopper = threading.Thread(target=self._pool.terminate, name="iqa-pool-stop", daemon=True)
-        stopper.start()
-        stopper.join(self.GRACE_SECONDS)
-        if stopper.is_alive():
-            for proc in set(multiprocessing.active_children()) - self._before:
-                proc.kill()
-
-
-def _start_method() -> str:
-    """"spawn" (no fork of a parent that runs interpreter threads), unless it cannot work.
-
-    A spawned worker re-imports ``__main__`` by path; code read from stdin (``python -``)
-    has a ``__file__`` that is no file, and every worker would die at start.
-    """
-    import multiprocessing
-    import sys
-
-    main = sys.modules.get("__main__")
-    if getattr(getattr(main, "__spec__", None), "name", None) is None:
-        path = getattr(main, "__file__", None)
-        if path is not None and not os.path.isfile(path) and "fork" in multiprocessing.get_all_start_methods():
-            return "fork"
-    return "spawn"
-
-
-def _main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
-
-
-@contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT while workers are spawned, so they inherit "ignore" from birth.
-
-    The window is the ``Pool()`` call only (tens of milliseconds: the workers import
-    after it); a Ctrl-C pressed exactly then is lost, any later one reaches the parent.
-    """
-    import signal
-
-    if not _main_thread():
-        yield  # only the main thread may change signal actions
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """While the pool runs, SIGTERM raises KeyboardInterrupt in the parent (when nobody else handles it).
-
-    So ``kill PID`` stops the workers and closes the caller's files as Ctrl-C does, instead
-    of leaving orphaned workers behind.
-    """
-    import signal
-
-    if not _main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise Terminated
-
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)

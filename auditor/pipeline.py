@@ -8,9 +8,10 @@ accumulated: at most a fixed window of files is in flight.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,9 +22,11 @@ from auditor.engine import Backend, available_cores, local_backend, resolve_work
 from auditor.labels import BLURRY
 from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
 from auditor.results import ERROR, OK, AuditResult, encode_patches
+from auditor.startup import AUDIT_PRELOAD
 from auditor.walk import WalkStats, iter_image_files, require_roots
 from auditor.worker_life import refuse_in_bootstrapping_child
-from auditor.workers import POOL_TIMEOUT_MARGIN, Analysis, Task, analyse_file, init_worker, timed_out
+from auditor.workers import (BATCH_BYTES, BATCH_FILES, POOL_TIMEOUT_MARGIN, Analysis, Task, analyse_file, init_worker,
+                             task_bytes, timed_out)
 
 __all__ = ["AuditConfig", "audit", "audit_dataframe"]
 
@@ -54,6 +57,8 @@ class AuditConfig:
         also restarts workers that stay silent longer (a decoder that hangs or crashes).
     in_process_up_to : when the run has at most this many files, decode in-process: a pool's
         start-up would cost more than it saves (0: decide by ``workers`` alone).
+    thumbnail_side : > 0: the workers also encode a JPEG thumbnail of this long side from the
+        image they decoded, handed to ``audit(on_thumbnail=...)`` (the report needs no second decode).
     """
 
     model_path: str | Path | None = None
@@ -62,13 +67,15 @@ class AuditConfig:
     include_hidden: bool = False
     file_timeout: float = 60.0
     in_process_up_to: int = 0
+    thumbnail_side: int = 0
 
 
 def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditConfig(),
           skip: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
           classifier: LogitsModel | None = None,
           files: Iterable[tuple[str, str]] | None = None, backend: Backend | None = None,
-          walk_stats: WalkStats | None = None) -> Iterator[AuditResult]:
+          walk_stats: WalkStats | None = None,
+          on_thumbnail: Callable[[AuditResult, bytes], None] | None = None) -> Iterator[AuditResult]:
     """Audit every image under ``roots``, one :class:`AuditResult` per file, in walk order.
 
     Parameters
@@ -85,6 +92,8 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
         of ``config.workers`` with ``config.file_timeout``. With a backend given, the
         model runs where the files are analysed (only logits travel back).
     walk_stats : counts the files the walk leaves out (hidden, not images, not regular files).
+    on_thumbnail : called with a result and its thumbnail's JPEG bytes just before the result is
+        yielded (only with ``config.thumbnail_side`` set, for files that decoded).
 
     Returns
     -------
@@ -109,7 +118,7 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
     model = classifier if classifier is not None else _load_classifier(info)
     keys = files if files is not None else iter_image_files(roots, config.include_hidden, walk_stats)
     return _audit_stream(keys, config, frozenset(skip), info, model, injected=classifier is not None,
-                         backend=backend)
+                         backend=backend, on_thumbnail=on_thumbnail)
 
 
 class AuditConfigError(ValueError):
@@ -137,7 +146,8 @@ def _load_classifier(info: ModelInfo) -> PatchClassifier:
 
 def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: frozenset[tuple[str, str]],
                   info: ModelInfo, model: LogitsModel, injected: bool,
-                  backend: Backend | None = None) -> Iterator[AuditResult]:
+                  backend: Backend | None = None,
+                  on_thumbnail: Callable[[AuditResult, bytes], None] | None = None) -> Iterator[AuditResult]:
     max_side = config.max_side or info.max_side
     workers = min(resolve_workers(config.workers), available_cores())  # more only compete for the cores
     files = (key for key in keys if key not in skip)
@@ -149,13 +159,24 @@ def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: fr
     # cores and only logits travel back. In-process (or with an injected model) the parent
     # classifies a few images per invoke.
     worker_model = str(info.path) if (workers > 1 or backend is not None) and not injected else None
-    tasks = (Task(root, path, max_side, info.policy, worker_model, config.file_timeout) for root, path in files)
-    if backend is None:  # the worker's own timer reports a slow file first; the pool's is the backstop
-        backend = local_backend(workers, config.file_timeout + POOL_TIMEOUT_MARGIN, init_worker)
+    tasks = (Task(root, path, max_side, info.policy, worker_model, config.file_timeout, config.thumbnail_side)
+             for root, path in files)
+    if backend is None:
+        # the worker's own timer reports a slow file first; the pool's is the backstop. The workers
+        # import only auditor.workers (forked from a server that preloaded it where there is one)
+        # and load the model while the parent walks
+        backend = local_backend(workers, config.file_timeout + POOL_TIMEOUT_MARGIN,
+                                functools.partial(init_worker, worker_model), batch_items=BATCH_FILES,
+                                batch_bytes=BATCH_BYTES, item_bytes=task_bytes, light=True, preload=AUDIT_PRELOAD)
     analyses = backend.map_ordered(analyse_file, tasks, timed_out)
     try:
-        for group in _groups(analyses, IMAGES_PER_INVOKE):
-            yield from _classify_group(group, model, info)
+        # the parent batches images per invoke only when it runs the model itself; otherwise
+        # every result streams out as soon as it arrives
+        for group in _groups(analyses, 1 if worker_model else IMAGES_PER_INVOKE):
+            for analysis, result in zip(group, _classify_group(group, model, info)):
+                if on_thumbnail is not None and analysis.thumbnail is not None:
+                    on_thumbnail(result, analysis.thumbnail)
+                yield result
     finally:  # stop the pool now when the caller stops early, not at garbage collection
         getattr(analyses, "close", lambda: None)()
 

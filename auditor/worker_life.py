@@ -10,23 +10,35 @@ import os
 
 WORKER_REIMPORT_EXIT = 3  # exit status of a worker that found itself re-running a script's audit
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - exists, owned by someone else
+        return True
+    return True
+
+
 def die_with_parent() -> None:
     """A parent killed with SIGKILL cannot stop its workers: have the kernel kill them (Linux), or
-    poll for the parent's exit (elsewhere)."""
+    poll for the parent's exit (elsewhere, and for workers forked by a fork server, whose process
+    parent is the server rather than the audit)."""
     import multiprocessing
 
     # The parent's pid as the parent itself recorded it: a worker still importing when the parent
     # was killed would otherwise read the reaper's pid here and never notice.
     known = multiprocessing.parent_process()
     parent = known.pid if known is not None and known.pid else os.getppid()
-    if os.getppid() != parent:
+    if not _alive(parent) or os.getppid() == 1:
         os._exit(1)
+    watched = os.getppid() != parent  # forked by a fork server: the kernel only watches the server
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(1, 9, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG, SIGKILL
-            if os.getppid() != parent:  # the parent died before the call
+        if libc.prctl(1, 9, 0, 0, 0) == 0 and not watched:  # PR_SET_PDEATHSIG, SIGKILL
+            if not _alive(parent):  # the parent died before the call
                 os._exit(1)
             return
     except (OSError, AttributeError):
@@ -35,7 +47,7 @@ def die_with_parent() -> None:
     import time
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while _alive(parent):
             time.sleep(1.0)
         os._exit(1)
 

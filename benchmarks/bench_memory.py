@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import iqa_command  # noqa: E402
+from common import checkout_env, iqa_command, process_tree  # noqa: E402
 from make_photos import DEFAULT_ROOT, DEFAULT_SOURCE, ensure_photos  # noqa: E402
 
 FILES_PER_DIR = 100
@@ -64,28 +64,6 @@ def build_tree(dest: Path, count: int, photos: list[Path]) -> Path:
     return dest
 
 
-def children_of(pid: int) -> list[int]:
-    """Direct children of ``pid`` (from /proc/PID/task/*/children)."""
-    kids: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as fh:
-                kids.extend(int(x) for x in fh.read().split())
-    except OSError:
-        pass
-    return kids
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants."""
-    tree, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        tree.append(p)
-        todo.extend(children_of(p))
-    return tree
-
-
 def read_kib(path: str, key: str) -> int:
     """Value in KiB of the ``key:`` line of a /proc file; 0 when the process is gone."""
     try:
@@ -117,12 +95,14 @@ def run_audit(tree: Path, out: Path, workers: int, report: bool) -> tuple[Peak, 
         cmd.append("--no-report")
     peak = Peak()
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    while proc.poll() is None:
-        sample(proc.pid, peak)
-        time.sleep(SAMPLE_SECONDS)
-    seconds = time.perf_counter() - start
-    stderr = proc.stderr.read() if proc.stderr else ""
+    with tempfile.TemporaryFile("w+") as err:  # a pipe nobody reads would fill up and stall the audit
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True, env=checkout_env())
+        while proc.poll() is None:
+            sample(proc.pid, peak)
+            time.sleep(SAMPLE_SECONDS)
+        seconds = time.perf_counter() - start
+        err.seek(0)
+        stderr = err.read()
     if proc.returncode != 0:
         sys.exit(f"iqa audit failed (exit {proc.returncode}): {' '.join(cmd)}\n{stderr[-2000:]}")
     return peak, seconds

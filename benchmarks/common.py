@@ -1,9 +1,11 @@
 """Helpers shared by the benchmark scripts: interleaved timing rounds and the ``iqa`` command line."""
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 
 def interleaved_rounds(names: Sequence[str], rounds: int, measure: Callable[[str], float],
@@ -26,7 +28,70 @@ def interleaved_rounds(names: Sequence[str], rounds: int, measure: Callable[[str
     return values
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
 def iqa_command() -> list[str]:
-    """The installed ``iqa`` executable, or ``python -m iqa`` when it is not on PATH."""
+    """``iqa`` of this checkout: ``python -m iqa``, run with :func:`checkout_env`.
+
+    (The ``iqa`` script on PATH may belong to another install of the package; set
+    ``IQA_BENCH_INSTALLED=1`` to time that one instead.)
+    """
     exe = shutil.which("iqa")
-    return [exe] if exe else [sys.executable, "-m", "iqa"]
+    if exe and os.environ.get("IQA_BENCH_INSTALLED"):
+        return [exe]
+    return [sys.executable, "-m", "iqa"]
+
+
+def checkout_env() -> dict[str, str]:
+    """The environment with this checkout first on ``PYTHONPATH`` (for :func:`iqa_command`)."""
+    paths = [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of ``pid`` (from /proc/PID/task/*/children)."""
+    kids: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                kids.extend(int(x) for x in fh.read().split())
+    except OSError:
+        pass
+    return kids
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(children_of(p))
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one live process (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class TreeCpu:
+    """CPU seconds of a process tree, sampled from /proc (a fork server's workers are not our
+    children, so ``RUSAGE_CHILDREN`` would miss them); a process's last interval is lost."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, float] = {}
+
+    def sample(self, pid: int) -> None:
+        for p in process_tree(pid):
+            self.seen[p] = max(self.seen.get(p, 0.0), cpu_seconds(p))
+
+    @property
+    def total(self) -> float:
+        return sum(self.seen.values())

@@ -1,6 +1,6 @@
 """Build a folder of camera-like JPEGs from the shared research photos (for the benchmarks).
 
-usage: python benchmarks/make_photos.py [--size {7mp,vga,qvga}] [--count N] [--out DIR]
+usage: python benchmarks/make_photos.py [--size {24mp,7mp,vga,qvga}] [--count N] [--out DIR]
                                         [--source DIR] [--seed 0] [--sigma 4.5] [--sharpen 1.5]
 
 Each photo is a source photo cropped to 4:3 (portrait sources stay portrait), resized with
@@ -11,7 +11,8 @@ file is stored rotated with EXIF Orientation 6, as a phone held upright writes i
 
 Why the grain: Huffman decoding time grows with entropy, and a plain upscale of a 0.3 MP
 photo compresses to a fraction of a real camera file, so it would decode unrealistically fast.
-With the defaults the 7 MP files average about 2.7 MB (real 7 MP camera JPEGs: 2.5-4 MB).
+With the defaults the 7 MP files average about 2.7 MB (real 7 MP camera JPEGs: 2.5-4 MB); 24 MP
+is 5664x4248, a full-frame or APS-C camera's resolution at 4:3.
 
 The output is deterministic for a given seed and written outside the repository by default
 (``/tmp/iqa-bench/photos-SIZE-COUNT``); an existing complete folder is reused. Prints the
@@ -32,12 +33,15 @@ from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "train"
+# shared/ lies beside the repository (beside the folder of worktrees for a git worktree)
+DEFAULT_SOURCE = next((p / "shared" / "data" / "train" for p in REPO.parents[:2]
+                       if (p / "shared" / "data" / "train").is_dir()), REPO.parent / "shared" / "data" / "train")
 DEFAULT_ROOT = Path(tempfile.gettempdir()) / "iqa-bench"
-SIZES: dict[str, tuple[int, int]] = {"7mp": (3072, 2304), "vga": (640, 480), "qvga": (320, 240)}
-DEFAULT_COUNT = {"7mp": 60, "vga": 300, "qvga": 200}
+SIZES: dict[str, tuple[int, int]] = {"24mp": (5664, 4248), "7mp": (3072, 2304), "vga": (640, 480),
+                                     "qvga": (320, 240)}
+DEFAULT_COUNT = {"24mp": 40, "7mp": 80, "vga": 480, "qvga": 200}
 # grain and sharpening are scaled down for small sizes: a downscaled camera photo is cleaner
-GRAIN_SCALE = {"7mp": 1.0, "vga": 0.5, "qvga": 0.4}
+GRAIN_SCALE = {"24mp": 1.0, "7mp": 1.0, "vga": 0.5, "qvga": 0.4}
 EXIF_MAKE, EXIF_MODEL = "IQA-Bench", "Synthetic Camera"
 ROTATE_EVERY = 4
 
@@ -151,7 +155,7 @@ def mean_file_size(folder: Path) -> tuple[int, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", choices=sorted(SIZES), default="7mp")
-    ap.add_argument("--count", type=int, default=None, help="default: 60 7mp, 300 vga, 200 qvga")
+    ap.add_argument("--count", type=int, default=None, help="default: 40 24mp, 80 7mp, 480 vga, 200 qvga")
     ap.add_argument("--out", type=Path, default=None, help="default: /tmp/iqa-bench/photos-SIZE-COUNT")
     ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="folder of source JPEGs")
     ap.add_argument("--seed", type=int, default=0)

@@ -1,5 +1,5 @@
 """``python -m iqa``: the ``iqa`` command."""
-from iqa.cli import main
+from iqa.cli import entry
 
 if __name__ == "__main__":
-    main(prog_name="iqa")
+    entry()

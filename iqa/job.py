@@ -7,12 +7,13 @@ It lives above ``auditor`` because it writes through ``reports``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from auditor.engine import Backend, running
 from auditor.labels import LABELS
@@ -21,6 +22,7 @@ from auditor.pipeline import AuditConfig, audit, check_max_side
 from auditor.results import AuditResult, AuditSummary
 from auditor.walk import WalkStats, iter_image_files, walk_order_key, walk_root
 from auditor import __version__
+from iqa.timing import timing
 from reports import csv_io, sidecar
 from reports.outdir import OutputError, prepare_out_dir, reason
 
@@ -118,6 +120,12 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
     counts = dict.fromkeys(LABELS, 0)
     errors = 0
     warnings: list[str] = []
+    if report and not config.thumbnail_side:  # the workers send thumbnails: the report decodes no photo again
+        from reports.thumbnails import THUMB_SIDE
+
+        config = dataclasses.replace(config, thumbnail_side=THUMB_SIDE)
+    builder = None  # made at the first result: its imports then overlap the workers' start-up
+    thumbs: dict[tuple[str, str], bytes] = {}  # at most one entry: set just before its row arrives
     stats = WalkStats()
     writer = _open_writer(csv_path, resume)
     with contextlib.closing(writer):
@@ -127,16 +135,24 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
         if progress is not None:  # one walk, shared by the total and the audit
             files = [key for key in iter_image_files(roots, config.include_hidden, stats) if key not in writer.done]
             progress.start(resumed, len(files))
-        with running(audit(roots, config, skip=frozenset(writer.done), files=files, backend=backend,
-                           walk_stats=stats)) as results:
-            for result in results:
+        results = audit(roots, config, skip=frozenset(writer.done), files=files, backend=backend, walk_stats=stats,
+                        on_thumbnail=lambda r, jpeg: thumbs.__setitem__((r.root, r.path), jpeg))
+        with running(results):
+            for n, result in enumerate(results):
+                if n == 0:
+                    timing("first-result")
+                    builder = _report_builder() if report else None
+                thumb = thumbs.pop((result.root, result.path), None)
                 if writer.write(result):
+                    if builder:
+                        builder.add(result, thumb)
                     if result.ok:
                         counts[result.label] = counts.get(result.label, 0) + 1
                     else:
                         errors += 1
                 if progress is not None:
                     progress.advance(result)
+    timing("audit-done")
     elapsed = time.monotonic() - started
     files_total = writer.written
     if groups:  # needs every row; also puts a resumed CSV back in walk order
@@ -149,10 +165,12 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
                            model_version=info.version, roots=tuple(dict.fromkeys(walk_root(r) for r in roots)),
                            audited=writer.written)
     try:
-        html_path = _write_report(csv_path, out / REPORT_NAME, summary, info, warnings) if report else None
+        html_path = (_write_report(csv_path, out / REPORT_NAME, summary, info, warnings, builder)
+                     if report else None)
     except OSError as exc:
         raise OutputError(f"cannot write the report {out / REPORT_NAME}: {reason(exc)}; {csv_path} is complete") \
             from exc
+    timing("report-done")
     return AuditJob(csv_path, html_path, summary, resumed, tuple(warnings), stats.as_dict())
 
 
@@ -205,19 +223,28 @@ def _tally_and_sort(csv_path: Path, roots: tuple[str, ...]) -> tuple[int, int, d
     return files, errors, counts
 
 
+def _report_builder() -> Any:
+    """The HTML report's builder (thumbnails kept during the run); False without jinja2."""
+    try:
+        from reports.html import AuditReportBuilder
+    except ImportError:  # the plain report needs no builder
+        return False
+    return AuditReportBuilder()
+
+
 def _write_report(csv_path: Path, html_path: Path, summary: AuditSummary, info: ModelInfo,
-                  warnings: list[str]) -> Path:
+                  warnings: list[str], builder: Any) -> Path:
     from reports.minimal import write_minimal_report
 
     def rows() -> Iterator[AuditResult]:
         return (csv_io.row_to_result(row) for row in csv_io.iter_rows(csv_path))
 
-    try:
-        from reports.html import write_audit_report
-    except ImportError:  # jinja2 or matplotlib missing: the plain report needs neither
+    if builder is None:  # no file audited in this run
+        builder = _report_builder()
+    if not builder:  # jinja2 missing: the plain report does without
         return write_minimal_report(rows(), html_path, summary)
-    try:
-        return Path(write_audit_report(rows(), html_path, summary, info))
+    try:  # one pass over the final CSV (bursts are grouped only now), with the workers' thumbnails
+        return Path(builder.write(html_path, summary, info, rows=rows()))
     except OSError:  # the folder is the problem: a plainer report would fail too
         raise
     except Exception as exc:  # the CSV is complete; a plainer report beats none

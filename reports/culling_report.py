@@ -4,13 +4,14 @@ Accumulated in the report's single pass with bounded memory: the first ``bursts_
 groups (group numbers follow the walk order, so these are the first groups met), at most
 ``frames_cap`` frames each (the best frame always kept), the first ``rejects_cap`` delete
 candidates and ``exposure_cap`` exposure problems in walk order, plus totals.
-Thumbnails go through :class:`ThumbMemo`, so a file shown in several sections is decoded once.
+Thumbnails go through :class:`ThumbMemo`, so a file shown in several sections is decoded once
+(or not at all when its worker's thumbnail was kept).
 """
 from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,14 +45,16 @@ class ThumbMemo:
     it); a file first seen without one is decoded again only if a later caller wants its map.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, jpegs: Mapping[tuple[str, str], bytes] | None = None) -> None:
         self._seen: dict[tuple[str, str, int], Thumb] = {}
+        self._jpegs = jpegs or {}  # thumbnails the workers made, by (root, path): no decode for those
 
     def __call__(self, result: AuditResult, side: int, with_map: bool = True) -> Thumb:
         key = (result.root, result.path, side)
         found = self._seen.get(key)
         if found is None or (with_map and not found.map_src and not found.error and result.patches):
-            found = self._seen[key] = make_thumb(result, side, with_map=with_map)
+            jpeg = self._jpegs.get((result.root, result.path))
+            found = self._seen[key] = make_thumb(result, side, with_map=with_map, jpeg=jpeg)
         return found
 
 
@@ -72,31 +75,47 @@ class CullDigest:
     exposure: list[AuditResult] = field(default_factory=list)
     exposure_counts: Counter = field(default_factory=Counter)
 
-    def add(self, r: AuditResult) -> None:
+    def add(self, r: AuditResult) -> bool:
+        """Take one row; True when it is shown (its thumbnail is wanted)."""
         if not r.ok:
-            return
-        if r.group is not None:
-            self._add_member(r)
+            return False
+        held = r.group is not None and self._add_member(r)
         if reason := reject_reason(r):
             self.reject_total += 1
             if len(self.rejects) < self.rejects_cap:
                 self.rejects.append((r, reason))
+                held = True
         if r.exposure in (UNDER, OVER):
             self.exposure_counts[r.exposure] += 1
             if len(self.exposure) < self.exposure_cap:
                 self.exposure.append(r)
+                held = True
+        return held
 
-    def _add_member(self, r: AuditResult) -> None:
+    def held(self) -> set[tuple[str, str]]:
+        """``(root, path)`` of every row shown now."""
+        rows = [r for members in self.groups.values() for r in members]
+        rows += [r for r, _ in self.rejects] + self.exposure
+        return {(r.root, r.path) for r in rows}
+
+    def held_cap(self) -> int:
+        """The most rows :meth:`held` can return."""
+        return self.bursts_cap * self.frames_cap + self.rejects_cap + self.exposure_cap
+
+    def _add_member(self, r: AuditResult) -> bool:
         g = int(r.group)  # type: ignore[arg-type]
         self.group_sizes[g] += 1
         self.group_kinds.setdefault(g, r.group_kind)
         if g not in self.groups and len(self.groups) >= self.bursts_cap:
-            return
+            return False
         members = self.groups.setdefault(g, [])
         if len(members) < self.frames_cap:
             members.append(r)
         elif r.best_in_group == 1:  # the best frame is always shown
             members[-1] = r
+        else:
+            return False
+        return True
 
     def context(self, row: Callable[..., dict[str, Any]], thumb: Callable[[AuditResult, int, bool], Thumb],
                 strip_side: int, small_side: int) -> dict[str, Any]:

@@ -16,19 +16,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from auditor.labels import LABELS
+from reports.palette import (ERROR_COLOR, GRID_COLOR, LABEL_COLORS, OTHER_COLOR, TEXT_COLOR,  # noqa: F401
+                             label_color, ordered_names, ordered_series)
 
-LABEL_COLORS: dict[str, str] = {"blurry": "#d1495b", "original": "#2e86ab", "sharp": "#8e5cc4"}
-ERROR_COLOR = "#8a8f98"
-OTHER_COLOR = "#5f6b7a"
-_TEXT = "#1f2933"
-_GRID = "#e4e7eb"
+_TEXT = TEXT_COLOR
+_GRID = GRID_COLOR
 DPI = 110
-
-
-def label_color(label: str) -> str:
-    """Hex colour of ``label``, consistent across plots, badges and galleries."""
-    return LABEL_COLORS.get(label, OTHER_COLOR)
 
 
 def _figure(width: float, height: float, ncols: int = 1, nrows: int = 1) -> tuple[Figure, np.ndarray]:
@@ -56,9 +49,7 @@ def _no_data(ax: Axes, text: str = "no data") -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", color=ERROR_COLOR, transform=ax.transAxes)
 
 
-def _ordered(series: Mapping[str, Sequence[float] | np.ndarray]) -> list[tuple[str, np.ndarray]]:
-    keys = [k for k in LABELS if k in series] + sorted(k for k in series if k not in LABELS)
-    return [(k, np.asarray(series[k], dtype=np.float64)) for k in keys]
+_ordered = ordered_series
 
 
 def label_counts_png(counts: Mapping[str, int], errors: int = 0) -> bytes:
@@ -74,7 +65,7 @@ def label_counts_png(counts: Mapping[str, int], errors: int = 0) -> bytes:
     bytes
         The PNG image.
     """
-    names = list(LABELS) + sorted(k for k in counts if k not in LABELS)
+    names = ordered_names(counts)
     values = [int(counts.get(k, 0)) for k in names]
     colors = [label_color(k) for k in names]
     if errors:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,10 +52,13 @@ def source_path(result: AuditResult) -> Path:
 
 def patch_color(p: float) -> tuple[int, int, int]:
     """RGB colour of a patch with blur probability ``p`` (clipped to [0, 1])."""
-    p = min(1.0, max(0.0, float(p))) if np.isfinite(p) else 0.5
-    xs = [s[0] for s in PATCH_STOPS]
-    r, g, b = (int(round(np.interp(p, xs, [s[1][c] for s in PATCH_STOPS]))) for c in range(3))
-    return r, g, b
+    p = min(1.0, max(0.0, float(p))) if math.isfinite(p) else 0.5
+    for (x0, c0), (x1, c1) in zip(PATCH_STOPS, PATCH_STOPS[1:]):  # plain floats: np.interp costs 15 us a call
+        if p <= x1:
+            t = (p - x0) / (x1 - x0)
+            r, g, b = (int(round(a + (z - a) * t)) for a, z in zip(c0, c1))
+            return r, g, b
+    return PATCH_STOPS[-1][1]  # pragma: no cover - p is clipped to the last stop
 
 
 def legend_gradient(steps: int = 5) -> str:
@@ -123,8 +127,7 @@ def draw_patch_map(thumb: np.ndarray, patches: list[tuple[int, int, float]], ana
 
 def jpeg_data_uri(pixels: np.ndarray, quality: int = JPEG_QUALITY) -> str:
     """Encode an RGB uint8 image as a base64 JPEG ``data:`` URI."""
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_JPEG_QUALITY, int(quality), cv2.IMWRITE_JPEG_OPTIMIZE, 1])
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:  # pragma: no cover - cv2 only fails on invalid input
         raise ValueError("JPEG encoding failed")
     return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
@@ -158,7 +161,22 @@ def _patch_map_src(thumb: np.ndarray, result: AuditResult) -> str:
     return jpeg_data_uri(draw_patch_map(thumb, patches, size, int(result.patch_size)))
 
 
-def make_thumb(result: AuditResult, max_side: int = THUMB_SIDE, *, with_map: bool = False) -> Thumb:
+def decode_jpeg(data: bytes) -> np.ndarray | None:
+    """RGB pixels of JPEG ``data`` (a thumbnail a worker made), or None when it does not decode."""
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return None if img is None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def _shrink(pixels: np.ndarray, max_side: int) -> np.ndarray:
+    h, w = pixels.shape[:2]
+    if max(h, w) <= max_side:
+        return pixels
+    scale = max_side / max(h, w)
+    return cv2.resize(pixels, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def make_thumb(result: AuditResult, max_side: int = THUMB_SIDE, *, with_map: bool = False,
+               jpeg: bytes | None = None) -> Thumb:
     """Thumbnail of the file behind ``result`` (optionally with its patch map); never raises.
 
     Parameters
@@ -166,12 +184,22 @@ def make_thumb(result: AuditResult, max_side: int = THUMB_SIDE, *, with_map: boo
     result : the audited file; ``root`` and ``path`` locate it.
     max_side : long side of the thumbnail in pixels.
     with_map : also render the patch map (empty ``map_src`` when the row has no patch data).
+    jpeg : thumbnail of the analysed image made by the worker (long side >= ``max_side``): used
+        instead of decoding the file again (embedded as is when it has the right size).
 
     Returns
     -------
     Thumb
         With ``error`` set and a placeholder ``src`` when the file cannot be read.
     """
+    pixels = decode_jpeg(jpeg) if jpeg else None
+    if pixels is not None:
+        thumb = _shrink(pixels, max_side)
+        h, w = thumb.shape[:2]
+        map_src = _patch_map_src(thumb, result) if with_map else ""
+        same = thumb is pixels and jpeg is not None
+        src = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii") if same else jpeg_data_uri(thumb)
+        return Thumb(src, w, h, map_src)
     try:
         thumb = load_thumbnail(source_path(result), max_side)
     except ImageLoadError as exc:

@@ -145,9 +145,19 @@ def test_report_failure_falls_back_to_the_minimal_report(tmp_path: Path, monkeyp
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("template exploded")
 
-    monkeypatch.setattr(html_module, "write_audit_report", broken)
+    monkeypatch.setattr(html_module.AuditReportBuilder, "write", broken)
     result = CliRunner().invoke(main, ["audit", str(mixed_tree.root / "orient"), "-o", str(tmp_path),
                                        "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert "template exploded" in result.stderr
     assert "o6.jpg" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_entry_exits_with_the_command_status_and_flushes(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    """``python -m iqa`` runs ``iqa.cli:entry`` (the console script): os._exit after flushing."""
+    ok = subprocess.run([PYTHON, "-m", "iqa", "--version"], env=subprocess_env, cwd=REPO_ROOT, capture_output=True,
+                        text=True, timeout=120)
+    assert ok.returncode == 0 and "iqa" in ok.stdout
+    bad = subprocess.run([PYTHON, "-m", "iqa", "audit", str(tmp_path / "missing"), "-o", str(tmp_path / "o")],
+                         env=subprocess_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "missing" in bad.stderr

@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from auditor import engine
-from auditor.engine import InProcess, ProcessPool, available_cores, local_backend, resolve_workers, running
+from auditor.engine import (InProcess, ProcessPool, available_cores, batches, local_backend, resolve_workers,
+                            running)
 
 HANGS, DIES = 3, 5
 
@@ -77,3 +78,34 @@ def test_in_process_backend_keeps_order_and_laziness() -> None:
     stream = InProcess().map_ordered(_square, items(), _failed)
     assert next(stream) == 0 and pulled == [0]
     assert list(stream) == [1, 4, 9, 16]
+
+
+def test_batches_close_at_a_count_or_a_weight() -> None:
+    assert [len(b) for b in batches(iter(range(20)), 8)] == [8, 8, 4]
+    assert [b for b in batches(iter(range(5)), 8, max_bytes=10, weight=lambda x: 4)] == [(0, 1, 2), (3, 4)]
+    assert [len(b) for b in batches(iter(range(3)), 8, max_bytes=1, weight=lambda x: 5)] == [1, 1, 1]  # heavy: alone
+    assert list(batches(iter(()), 8)) == []
+
+
+def test_batched_pool_keeps_order_and_a_bounded_window() -> None:
+    pulled: list[int] = []
+
+    def items():
+        for i in range(60):
+            pulled.append(i)
+            yield i
+
+    stream = ProcessPool(2, timeout=60, batch_items=4).map_ordered(_square, items(), _failed)
+    assert next(stream) == 0
+    assert len(pulled) <= 2 * 4 * 4 + 4  # a window of batches, not the whole input
+    assert list(stream) == [x * x for x in range(1, 60)]
+
+
+@pytest.mark.slow
+def test_a_batch_that_times_out_is_retried_item_by_item() -> None:
+    pool = ProcessPool(2, timeout=4.0, batch_items=4)
+    results = list(pool.map_ordered(_square_or_misbehave, range(8), _failed))
+    expected = [x * x for x in range(8)]
+    expected[HANGS] = f"failed {HANGS}: no result within 4 s"
+    expected[DIES] = f"failed {DIES}: no result within 4 s"
+    assert results == expected  # the batch-mates of the culprits still computed, in order, once each

@@ -113,6 +113,24 @@ def test_pool_matches_in_process_and_bounds_work_in_flight(photo_dir) -> None:
     assert all(np.array_equal(a.patches, b.patches) and a.sharpness == b.sharpness for a, b in zip(pooled, serial))
 
 
+def test_thumbnails_are_made_from_the_analysed_image(photo_dir) -> None:
+    import cv2
+
+    root = photo_dir(2)
+    (r, p), _ = iter_image_files([root])
+    plain = analyse_file(Task(r, p, 256, PatchPolicy(64, 16)))
+    a = analyse_file(Task(r, p, 256, PatchPolicy(64, 16), thumb_side=60))
+    assert plain.thumbnail is None and a.thumbnail is not None
+    thumb = cv2.imdecode(np.frombuffer(a.thumbnail, np.uint8), cv2.IMREAD_COLOR)
+    assert max(thumb.shape[:2]) == 60
+    ratio = a.analysis_width / a.analysis_height
+    assert thumb.shape[1] / thumb.shape[0] == pytest.approx(ratio, rel=0.05)
+    seen = []
+    results = list(audit([root], AuditConfig(workers=1, thumbnail_side=60), classifier=FakeClassifier(),
+                         on_thumbnail=lambda res, jpeg: seen.append((res.path, jpeg[:2]))))
+    assert seen == [(res.path, b"\xff\xd8") for res in results]
+
+
 def test_audit_dataframe_columns(photo_dir) -> None:
     df = audit_dataframe([photo_dir(3)], AuditConfig(workers=1))
     assert list(df.columns) == list(CSV_COLUMNS)
@@ -162,3 +180,21 @@ def test_worker_side_inference_matches_in_process(tmp_path: Path) -> None:
     for a, b in zip(one, two):
         assert a.label == b.label and a.patches == b.patches
         assert (a.p_blurry, a.p_original, a.p_sharp) == pytest.approx((b.p_blurry, b.p_original, b.p_sharp), abs=1e-6)
+
+
+def test_spawned_workers_do_not_import_the_main_script(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    """The ``iqa`` script's __main__ imports click and the CLI; a worker needs neither."""
+    script = tmp_path / "main_with_click.py"
+    probe = "sorted({'click', 'auditor.workers', 'iqa.cli'} & set(__import__('sys').modules))"
+    script.write_text("import click\nimport iqa.cli\nfrom auditor.procs import WorkerPool\n"
+                      "from auditor.startup import AUDIT_PRELOAD\n\n"
+                      "if __name__ == '__main__':\n"
+                      "    for preload in ((), AUDIT_PRELOAD):\n"
+                      "        pool = WorkerPool(1, light=True, preload=preload)\n"
+                      "        pool.wait_started()\n"
+                      f"        print(pool._pool.apply_async(eval, ({probe!r},)).get(60))\n"
+                      "        pool.stop()\n", encoding="utf-8")
+    proc = subprocess.run([PYTHON, str(script)], env=subprocess_env, cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:2] == ["[]", "['auditor.workers']"]  # spawned; forked from the preloaded server

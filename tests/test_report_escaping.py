@@ -97,7 +97,7 @@ def test_hostile_name_is_a_card_and_a_thumbnail(hostile_report: str) -> None:
 
 def test_only_our_data_uris_in_src(hostile_report: str) -> None:
     sources = re.findall(r'\ssrc="([^"]*)"', hostile_report)
-    assert sources and all(re.fullmatch(r"data:image/(jpeg|png);base64,[A-Za-z0-9+/=]+", s) for s in sources)
+    assert sources and all(re.fullmatch(r"data:image/(jpeg|png|svg\+xml);base64,[A-Za-z0-9+/=]+", s) for s in sources)
 
 
 def test_undecodable_file_name_bytes(tmp_path: Path) -> None:

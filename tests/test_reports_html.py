@@ -1,7 +1,10 @@
 """The self-contained HTML audit report, its plots, thumbnails and the training report."""
 from __future__ import annotations
 
+import base64
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,7 +78,8 @@ def test_report_is_self_contained(photos: Path, tmp_path: Path) -> None:
     assert "http://" not in html and "https://" not in html
     assert "<script" not in html.lower() and "<link" not in html.lower()
     assert html.count("data:image/jpeg;base64,") >= 5
-    assert html.count("data:image/png;base64,") >= 3  # the plots (+ placeholder)
+    assert html.count("data:image/svg+xml;base64,") == 3  # the plots
+    assert html.count("data:image/png;base64,") >= 1  # the placeholder of the missing file
     for label in LABELS3:
         assert f'id="gallery-{label}"' in html
     assert 'id="flagged-blurry"' in html and 'id="flagged-sharp"' in html
@@ -126,6 +130,47 @@ def test_plots_render_png_even_without_data() -> None:
                 plots.sharpness_distribution_png({"blurry": [0.0, np.nan]}), plots.training_curves_png({}),
                 plots.confusion_matrix_png(np.eye(3), LABELS3), plots.image_grid_png([], [])):
         assert png.startswith(b"\x89PNG")
+
+
+def test_svg_plots_are_well_formed_with_and_without_data() -> None:
+    import xml.etree.ElementTree as ET
+
+    from reports import svg
+
+    ns = "{http://www.w3.org/2000/svg}"
+    empty = [svg.label_counts_svg({}, 0), svg.probability_histogram_svg({}),
+             svg.sharpness_distribution_svg({"blurry": [0.0, np.nan]})]
+    for text in empty:
+        assert ET.fromstring(text).tag == f"{ns}svg"
+    assert "no data" in empty[1] and "no data" in empty[2]
+    counts = ET.fromstring(svg.label_counts_svg({"blurry": 3, "original": 9}, errors=2))
+    widths = [float(r.get("width")) for r in counts.iter(f"{ns}rect") if r.get("fill") != "white"]
+    assert len(widths) == 4 and widths[1] == pytest.approx(3 * widths[0], abs=0.2) and widths[2] == 0  # sharp: 0 files
+    hist = ET.fromstring(svg.probability_histogram_svg({"blurry": [0.97, 0.99], "sharp": [0.01]}, bins=10))
+    fills = {r.get("fill") for r in hist.iter(f"{ns}rect") if r.get("height")}
+    assert {"#d1495b", "#8e5cc4"} <= fills
+    dist = ET.fromstring(svg.sharpness_distribution_svg({"original": np.geomspace(1, 1000, 50)}))
+    assert len(list(dist.iter(f"{ns}polygon"))) == 1
+    assert svg.nice_ticks(7) == [0, 2, 4, 6, 8] and svg.nice_ticks(1)[-1] >= 1
+
+
+def test_worker_thumbnails_are_embedded_without_reading_the_file(photos: Path, tmp_path: Path) -> None:
+    import cv2
+
+    from reports.html import AuditReportBuilder
+
+    jpeg = cv2.imencode(".jpg", np.full((180, 240, 3), 90, np.uint8))[1].tobytes()
+    row = ok_row(photos, "gone/never-there.jpg", "blurry", 0.9)
+    builder = AuditReportBuilder()
+    builder.add(row, jpeg)
+    html = builder.write(tmp_path / "r.html", summary_of([row], photos)).read_text(encoding="utf-8")
+    assert "thumbnail unavailable" not in html  # the file is gone: the worker's thumbnail was used
+    assert "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii") in html
+
+
+def test_the_audit_report_does_not_import_matplotlib() -> None:
+    code = "import sys, reports.html; assert 'matplotlib' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1], timeout=60)
 
 
 def test_bounded_size_for_many_rows(photos: Path, tmp_path: Path) -> None:
@@ -192,6 +237,18 @@ def test_count_axes_have_integer_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(seen) == 2 and all(isinstance(loc, MaxNLocator) and loc._integer for locs in seen for loc in locs)
 
 
+def test_svg_count_axes_have_integer_ticks() -> None:
+    import xml.etree.ElementTree as ET
+
+    from reports import svg
+
+    for text in (svg.probability_histogram_svg({"blurry": np.array([0.9])}),
+                 svg.sharpness_distribution_svg({"blurry": np.array([50.0, 60.0])})):
+        ticks = [t.text for t in ET.fromstring(text).iter("{http://www.w3.org/2000/svg}text")
+                 if t.get("text-anchor") == "end"]  # the y axis: files
+        assert ticks == ["0", "1"]
+
+
 def test_a_file_in_several_sections_is_decoded_once_per_size(photos: Path, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from reports import thumbnails
@@ -205,3 +262,25 @@ def test_a_file_in_several_sections_is_decoded_once_per_size(photos: Path, tmp_p
     html = write_audit_report(rows, tmp_path / "r.html", summary_of(rows, photos)).read_text(encoding="utf-8")
     assert 'id="burst-1"' in html and "not the best of burst 1" in html
     assert sorted(calls) == sorted(set(calls)) and len(calls) == 3  # a.jpg at 240 and 96 px, b.jpg at 240 px
+
+
+def test_the_audit_job_shows_worker_thumbnails_without_reading_photos(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.pipeline import AuditConfig
+    from iqa.job import audit_to_folder
+    from reports import thumbnails
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    for i in range(6):
+        cv2.imwrite(str(root / f"p{i}.jpg"), _image(120, 160, i))
+    calls: list[str] = []
+    real = thumbnails.load_thumbnail
+    monkeypatch.setattr(thumbnails, "load_thumbnail",
+                        lambda path, side=240: calls.append(str(path)) or real(path, side))
+    job = audit_to_folder([root], tmp_path / "out", AuditConfig(workers=1))
+    html = job.report_path.read_text(encoding="utf-8")
+    assert html.count("data:image/jpeg;base64,") >= 6 and "thumbnail unavailable" not in html
+    assert calls == []  # every shown file had its worker's thumbnail
+    job = audit_to_folder([root], tmp_path / "out", AuditConfig(workers=1))  # resumed: nothing new, files read
+    assert len(set(calls)) == 6

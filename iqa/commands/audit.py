@@ -44,6 +44,10 @@ def audit_command(roots: tuple[str, ...], out_dir: Path, model: str | None, work
 
     Unreadable files get an error row; they do not change the exit status.
     """
+    if workers != 1:  # the workers' libraries load in the fork server while this process imports its own
+        from auditor.startup import start_fork_server
+
+        start_fork_server()
     from auditor.engine import available_cores
     from auditor.pipeline import AuditConfig
     from iqa.commands import cull
