@@ -172,4 +172,6 @@ def test_api_script_without_main_guard_works(tmp_path: Path, subprocess_env: dic
     proc = subprocess.run([PYTHON, str(script)], env=subprocess_env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0 and proc.stdout.split() == ["ROWS", "4"], proc.stderr
-    assert '__name__ == "__main__"' in proc.stderr  # says how to get the parallel decode back
+    # the workers start from a light stand-in for __main__, so they never re-run the script: no
+    # fallback to in-process decoding, no warning
+    assert "RuntimeWarning" not in proc.stderr and "Traceback" not in proc.stderr
