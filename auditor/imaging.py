@@ -9,6 +9,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -123,12 +124,12 @@ def _draft_for(im: Image.Image, max_side: int) -> None:
         im.draft("RGB", (math.ceil(w * scale), math.ceil(h * scale)))
 
 
-def open_image(source: str | Path, max_side: int = DEFAULT_MAX_SIDE) -> LoadedImage:
+def open_image(source: str | Path | BinaryIO, max_side: int = DEFAULT_MAX_SIDE) -> LoadedImage:
     """Decode ``source`` to RGB uint8 at analysis scale, EXIF orientation applied.
 
     Parameters
     ----------
-    source : path of the image file.
+    source : path of the image file, or a seekable binary file object (bytes fetched from object storage).
     max_side : long side of the analysis scale in pixels; smaller images keep their size.
 
     Raises

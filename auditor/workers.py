@@ -6,6 +6,7 @@ makes the file an error row, see :func:`timed_out`).
 """
 from __future__ import annotations
 
+import io
 import os
 import stat
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from auditor.imaging import ImageLoadError, open_image
 from auditor.patches import PatchPolicy, select_patches
 from auditor.registry import measure_all
 from auditor.sharpness import laplacian_variance
+from auditor.walk import is_url
 
 
 @dataclass(frozen=True)
@@ -80,15 +82,30 @@ def _clean_text(value: str, limit: int = 200) -> str:
     return "".join(ch if ch.isprintable() else " " for ch in value).strip()[:limit]
 
 
+def _fetch(task: Task) -> tuple[io.BytesIO, int]:
+    """The bytes of a file under a URL root, as a file object for the decoder, and their count."""
+    from auditor.remote import RemoteReadError, read_file
+
+    try:
+        data = read_file(task.root, task.path)
+    except RemoteReadError as exc:
+        raise ImageLoadError(str(exc)) from exc
+    return io.BytesIO(data), len(data)
+
+
 def analyse_file(task: Task) -> Analysis:
     """Decode one file and extract everything the parent needs; never raises for a bad file."""
-    full = os.path.join(task.root, task.path)
-    found = _stat(full)  # one stat gives the size and the file type
-    size = found.st_size if found else None
+    size = None
     try:
-        if found is None or not stat.S_ISREG(found.st_mode):
-            raise ImageLoadError("file not found" if found is None else "not a regular file")
-        img = open_image(full, task.max_side)
+        if is_url(task.root):  # object storage: this worker fetches the bytes itself
+            source, size = _fetch(task)
+        else:
+            source = os.path.join(task.root, task.path)
+            found = _stat(source)  # one stat gives the size and the file type
+            size = found.st_size if found else None
+            if found is None or not stat.S_ISREG(found.st_mode):
+                raise ImageLoadError("file not found" if found is None else "not a regular file")
+        img = open_image(source, task.max_side)
         chosen = select_patches(img.pixels, task.policy)
         sharpness = laplacian_variance(img.pixels)
         checks = measure_all(img.pixels)
