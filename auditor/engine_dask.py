@@ -30,7 +30,6 @@ BATCH_SIZE = 8
 BATCHES_IN_FLIGHT_PER_WORKER = 2
 ALLOWED_FAILURES = 2
 CONNECT_SECONDS = 30.0
-WORKERS_SECONDS = 60.0
 
 
 class ClusterError(RuntimeError):
@@ -60,6 +59,7 @@ class DaskBackend:
     allowed_failures : worker deaths a batch may cause before it is split (local cluster:
         also the scheduler's ``allowed-failures``; an external scheduler uses its own).
     initializer : called in the worker before each batch (must be cheap and idempotent).
+    connect_timeout : seconds to reach ``scheduler`` (and again for a first worker to join).
     """
 
     scheduler: str | None = None
@@ -69,6 +69,7 @@ class DaskBackend:
     batches_per_worker: int = BATCHES_IN_FLIGHT_PER_WORKER
     allowed_failures: int = ALLOWED_FAILURES
     initializer: Callable[[], None] | None = None
+    connect_timeout: float = CONNECT_SECONDS
 
     def map_ordered(self, fn: Callable[[T], R], items: Iterable[T],
                     on_failure: Callable[[T, str], R]) -> Iterator[R]:
@@ -99,7 +100,7 @@ def _dask_map(spec: DaskBackend, fn: Callable[[T], R], items: Iterator[T],
                 elif len(batch) > 1:  # it killed its workers: find the item that does, alone
                     in_flight.extendleft(reversed([([item], submit([item])) for item in batch]))
                 else:
-                    yield on_failure(batch[0], f"its worker died {spec.allowed_failures + 1} times")
+                    yield on_failure(batch[0], "its worker died (crashed or killed) each time it was tried")
     finally:
         _close(client, cluster)
 
@@ -175,16 +176,18 @@ def _connect(spec: DaskBackend) -> tuple[Any, Any]:
         raise ClusterError("the dask engine needs Dask distributed: pip install 'iqa[dask]'") from exc
     if spec.scheduler is not None:
         try:
-            client = Client(spec.scheduler, timeout=CONNECT_SECONDS)
+            client = Client(spec.scheduler, timeout=spec.connect_timeout)
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"cannot reach the Dask scheduler {spec.scheduler}: {describe(exc)}") from exc
         try:
-            client.wait_for_workers(1, timeout=WORKERS_SECONDS)
+            client.wait_for_workers(1, timeout=spec.connect_timeout)
         except (OSError, TimeoutError) as exc:
             client.close()
-            raise ClusterError(f"no Dask worker joined {spec.scheduler} within {WORKERS_SECONDS:g} s") from exc
+            raise ClusterError(f"no Dask worker joined {spec.scheduler} within {spec.connect_timeout:g} s") from exc
         return client, None
-    with dask.config.set({"distributed.scheduler.allowed-failures": spec.allowed_failures}):
+    # saturation 1: a worker holds only the task it runs, so a death charges no queued bystander
+    with dask.config.set({"distributed.scheduler.allowed-failures": spec.allowed_failures,
+                          "distributed.scheduler.worker-saturation": 1.0}):
         cluster = LocalCluster(n_workers=resolve_workers(spec.workers), threads_per_worker=1, processes=True,
                                host="127.0.0.1", scheduler_port=0, dashboard_address=None,
                                silence_logs=logging.CRITICAL)

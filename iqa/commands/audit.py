@@ -8,16 +8,18 @@ from typing import TYPE_CHECKING
 
 import click
 
-from iqa.commands.common import INTERRUPTED, FatalError, echo_err, model_opt, quiet_opt, root_arg
+from iqa.commands.common import (CLUSTER_LOST, INTERRUPTED, FatalError, echo_err, model_opt, quiet_opt, root_arg,
+                                 url_root_arg)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from auditor.engine import Backend
     from auditor.pipeline import AuditConfig
     from auditor.results import AuditResult
     from iqa.job import AuditJob
 
 
 @click.command("audit", short_help="Audit folders of photos into a CSV and an HTML report.")
-@root_arg
+@url_root_arg
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder for audit.csv and report.html.")
 @model_opt
@@ -30,16 +32,33 @@ if TYPE_CHECKING:  # pragma: no cover
 @click.option("--include-hidden", is_flag=True, help="Also audit names starting with a dot.")
 @quiet_opt
 @click.option("--no-report", is_flag=True, help="Write the CSV only.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: processes on this machine; dask: a Dask cluster (pip install 'iqa[dask]').")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler, e.g. tcp://10.0.0.5:8786. Default: a local cluster on 127.0.0.1.")
 def audit_command(roots: tuple[str, ...], out_dir: Path, model: str | None, workers: int, max_side: int | None,
-                  resume: bool, include_hidden: bool, quiet: bool, no_report: bool) -> None:
+                  resume: bool, include_hidden: bool, quiet: bool, no_report: bool, engine: str,
+                  scheduler: str | None) -> None:
     """Audit every photo under ROOT... into OUT/audit.csv and OUT/report.html.
 
+    A ROOT may be a folder, a file or an fsspec URL (s3://bucket/prefix, needs 'iqa[s3]').
     Unreadable files get an error row; they do not change the exit status.
     """
     from auditor.pipeline import AuditConfig
 
+    if scheduler is not None and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask")
     config = AuditConfig(model_path=model, workers=workers, max_side=max_side, include_hidden=include_hidden)
-    run_audit(roots, out_dir, config, resume=resume, quiet=quiet, report=not no_report)
+    backend = _dask_backend(scheduler, config) if engine == "dask" else None
+    run_audit(roots, out_dir, config, resume=resume, quiet=quiet, report=not no_report, backend=backend)
+
+
+def _dask_backend(scheduler: str | None, config: AuditConfig) -> Backend:
+    from auditor.engine_dask import DaskBackend
+    from auditor.workers import init_worker
+
+    return DaskBackend(scheduler=scheduler, workers=config.workers, timeout=config.file_timeout,
+                       initializer=init_worker)
 
 
 class _Progress:
@@ -66,8 +85,9 @@ class _Progress:
 
 
 def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, resume: bool, quiet: bool,
-              report: bool) -> AuditJob:
+              report: bool, backend: Backend | None = None) -> AuditJob:
     """Run the job, map its errors to exit statuses and print its summary (shared by audit and demo)."""
+    from auditor.engine_dask import ClusterError, ClusterLostError
     from auditor.model import ModelError
     from auditor.walk import printable
     from iqa.job import CSV_NAME, audit_to_folder
@@ -77,12 +97,18 @@ def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, res
     try:
         with contextlib.closing(_Progress(shown)) as progress:
             job = audit_to_folder(roots, out_dir, config, resume=resume, report=report,
-                                  progress=None if quiet else progress)
+                                  progress=None if quiet else progress, backend=backend)
     except CsvLockedError as exc:
         raise FatalError(f"{exc}; wait for it to finish or choose another -o folder") from exc
     except CsvFormatError as exc:
         raise FatalError(f"{exc}; use --fresh to overwrite it or choose another -o folder") from exc
     except (ModelError, FileNotFoundError) as exc:
+        raise FatalError(str(exc)) from exc
+    except ClusterLostError as exc:
+        echo_err(f"\nerror: {exc}\n{shown} is valid and holds every file finished so far;"
+                 " rerun the same command to resume.")
+        sys.exit(CLUSTER_LOST)
+    except ClusterError as exc:
         raise FatalError(str(exc)) from exc
     except KeyboardInterrupt:
         echo_err(f"\ninterrupted: {shown} is valid and holds every file finished so far;"
