@@ -135,3 +135,68 @@ def test_resume_after_kill_9_of_the_client(cluster: object, tmp_path: Path, subp
     assert rerun.returncode == 0, rerun.stderr
     clean = audit_to_folder([root], tmp_path / "clean", AuditConfig(workers=1), report=False)
     assert (out / "audit.csv").read_bytes() == clean.csv_path.read_bytes()  # none lost, none doubled
+
+
+class _CloseSchedulerAt:
+    """A job progress that closes the cluster's scheduler once ``at`` rows are written."""
+
+    def __init__(self, cluster: object, at: int) -> None:
+        self.cluster, self.at, self.rows = cluster, at, 0
+
+    def start(self, resumed: int, total: int) -> None:
+        pass
+
+    def advance(self, result: object) -> None:
+        self.rows += 1
+        if self.rows == self.at:
+            self.cluster.close()  # the scheduler goes away mid-run
+
+
+@pytest.mark.slow
+def test_losing_the_scheduler_stops_the_run_with_a_valid_resumable_csv(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    from auditor.engine_dask import ClusterLostError
+    from reports.csv_io import read_results
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    for i in range(40):
+        save_image(root / f"p{i:02d}.jpg", 96, 72, seed=i)
+    threaded = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+                            scheduler_port=0, dashboard_address=None, silence_logs=50)
+    out = tmp_path / "out"
+    with pytest.raises(ClusterLostError, match="lost the Dask scheduler"):
+        audit_to_folder([root], out, AuditConfig(), report=False, progress=_CloseSchedulerAt(threaded, 9),
+                        backend=DaskBackend(scheduler=threaded.scheduler_address, batch_size=2))
+    kept = read_results(out / "audit.csv")  # parses: no torn row
+    assert 9 <= len(kept) < 40
+    resumed = audit_to_folder([root], out, AuditConfig(workers=1), report=False)
+    clean = audit_to_folder([root], tmp_path / "clean", AuditConfig(workers=1), report=False)
+    assert resumed.resumed == len(kept)
+    assert resumed.csv_path.read_bytes() == clean.csv_path.read_bytes()
+
+
+def test_cli_maps_a_lost_scheduler_to_exit_3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    import iqa.job
+    from auditor.engine_dask import ClusterLostError
+    from iqa.cli import main
+
+    seen = {}
+
+    def lose(roots, out_dir, config, **kw):  # what audit_to_folder raises when the scheduler goes away
+        seen.update(kw)
+        raise ClusterLostError("lost the Dask scheduler tcp://127.0.0.1:8786: FutureCancelledError")
+
+    monkeypatch.setattr(iqa.job, "audit_to_folder", lose)
+    result = CliRunner().invoke(main, ["audit", str(tmp_path), "-o", str(tmp_path / "o"), "--engine", "dask",
+                                       "--scheduler", "tcp://127.0.0.1:8786", "-q"])
+    assert result.exit_code == 3
+    assert "lost the Dask scheduler tcp://127.0.0.1:8786" in result.stderr
+    assert "rerun the same command to resume" in result.stderr
+    assert seen["backend"] == DaskBackend(scheduler="tcp://127.0.0.1:8786", workers=0, timeout=300.0,
+                                          initializer=seen["backend"].initializer)
+    usage = CliRunner().invoke(main, ["audit", str(tmp_path), "-o", str(tmp_path / "o"), "--scheduler", "tcp://x:1"])
+    assert usage.exit_code == 2 and "--scheduler needs --engine dask" in usage.stderr
