@@ -10,6 +10,7 @@ import io
 import os
 import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -129,5 +130,20 @@ def _worker_model(path: str) -> Any:
     if path not in _MODELS:
         from auditor.model import PatchClassifier
 
-        _MODELS[path] = PatchClassifier(path, num_threads=1)
+        _MODELS[path] = PatchClassifier(_local_model_path(path), num_threads=1)
     return _MODELS[path]
+
+
+def _local_model_path(path: str) -> str:
+    """``path``, or this machine's copy of the shipped model when ``path`` is the client's copy of it.
+
+    A worker on another machine may have the package installed elsewhere; a model of the
+    user's own (``--model``) must be at the same path on every worker (a shared filesystem).
+    """
+    from auditor.model import default_model_path
+
+    shipped = default_model_path()
+    client_copy = Path(path)
+    if not client_copy.exists() and (client_copy.parent.name, client_copy.name) == (shipped.parent.name, shipped.name):
+        return str(shipped)
+    return path
