@@ -185,9 +185,11 @@ def _connect(spec: DaskBackend) -> tuple[Any, Any]:
             client.close()
             raise ClusterError(f"no Dask worker joined {spec.scheduler} within {spec.connect_timeout:g} s") from exc
         return client, None
+    from auditor.engine import _sigint_ignored  # workers born ignoring Ctrl-C: only this process handles it
+
     # saturation 1: a worker holds only the task it runs, so a death charges no queued bystander
-    with dask.config.set({"distributed.scheduler.allowed-failures": spec.allowed_failures,
-                          "distributed.scheduler.worker-saturation": 1.0}):
+    with _sigint_ignored(), dask.config.set({"distributed.scheduler.allowed-failures": spec.allowed_failures,
+                                             "distributed.scheduler.worker-saturation": 1.0}):
         cluster = LocalCluster(n_workers=resolve_workers(spec.workers), threads_per_worker=1, processes=True,
                                host="127.0.0.1", scheduler_port=0, dashboard_address=None,
                                silence_logs=logging.CRITICAL)
@@ -207,10 +209,9 @@ def _threads(client: Any) -> int:
 
 def _close(client: Any, cluster: Any) -> None:
     """Stop the run's tasks and connections; never raises (the scheduler may be gone already)."""
-    for close in (client.close, getattr(cluster, "close", None)):
-        if close is None:
-            continue
+    for close in (lambda: client.close(timeout=10), getattr(cluster, "close", None)):
         try:
-            close(timeout=10) if close is client.close else close()
+            if close is not None:
+                close()
         except Exception:  # a lost scheduler cannot be told goodbye
             pass

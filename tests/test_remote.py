@@ -111,3 +111,28 @@ def test_s3_on_a_dask_local_cluster(s3_root: str, mixed_tree: MixedTree) -> None
 
     remote = _rows([s3_root], AuditConfig(), backend=DaskBackend(workers=2, batch_size=4))
     assert _without_root(remote) == _without_root(_local_rows(mixed_tree))
+
+
+_LIGHT_AUDIT = """
+import sys
+from iqa.cli import main
+try:
+    main(["audit", sys.argv[1], "-o", sys.argv[2], "--workers", "1", "-q", "--no-report"], prog_name="iqa")
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+heavy = sorted(m for m in ("dask", "distributed", "fsspec", "s3fs", "botocore") if m in sys.modules)
+print(",".join(heavy) or "none")
+"""
+
+
+def test_a_local_audit_imports_neither_dask_nor_fsspec(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    import subprocess
+
+    from conftest import PYTHON, REPO_ROOT, save_image
+
+    save_image(tmp_path / "a.jpg")
+    done = subprocess.run([PYTHON, "-c", _LIGHT_AUDIT, str(tmp_path), str(tmp_path / "out")], env=subprocess_env,
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "none"
+    assert (tmp_path / "out" / "audit.csv").exists()
