@@ -131,7 +131,8 @@ def _outcome(client: Any, spec: DaskBackend, future: Any) -> list[Any] | None:
 def _scheduler_gone(client: Any, exc: BaseException) -> bool:
     from concurrent.futures import CancelledError
 
-    return isinstance(exc, (CancelledError, OSError, TimeoutError)) or client.status not in ("running", "connecting")
+    # not OSError: the work function may raise one, and that is its own error, not the cluster's
+    return isinstance(exc, CancelledError) or client.status not in ("running", "connecting")
 
 
 def _address(client: Any, spec: DaskBackend) -> str:
@@ -140,31 +141,45 @@ def _address(client: Any, spec: DaskBackend) -> str:
 
 def run_batch(fn: Callable[[T], R], batch: list[T], on_failure: Callable[[T, str], R], timeout: float | None,
               initializer: Callable[[], None] | None) -> list[R]:
-    """Worker side: ``fn`` over the batch, each item in a helper thread bounded by ``timeout``.
+    """Worker side: ``fn`` over the batch in a helper thread, each item bounded by ``timeout``.
 
-    A hung item leaves its thread behind (a thread cannot be killed) and becomes a failure;
-    the rest of the batch runs in a fresh thread. An exception raised by ``fn`` propagates.
+    A hung item becomes a failure and the rest of the batch runs in a fresh thread; the hung
+    thread (a thread cannot be killed) is a daemon, told to stop after its item, so it never
+    blocks the worker's exit. An exception raised by ``fn`` propagates.
     """
-    from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+    import queue
+    import threading
 
     if initializer is not None:
         initializer()
     if timeout is None:
         return [fn(item) for item in batch]
     results: list[R] = []
-    runner = ThreadPoolExecutor(1, thread_name_prefix="iqa-item")
-    try:
-        for item in batch:
-            pending = runner.submit(fn, item)
+    while len(results) < len(batch):
+        rest, done, abandoned = batch[len(results):], queue.Queue(), threading.Event()
+        threading.Thread(target=_run_items, args=(fn, rest, done, abandoned), name="iqa-items", daemon=True).start()
+        for item in rest:
             try:
-                results.append(pending.result(timeout))
-            except FutureTimeout:
+                ok, value = done.get(timeout=timeout)
+            except queue.Empty:
+                abandoned.set()
                 results.append(on_failure(item, f"no result within {timeout:g} s"))
-                runner.shutdown(wait=False)
-                runner = ThreadPoolExecutor(1, thread_name_prefix="iqa-item")
-    finally:
-        runner.shutdown(wait=False)
+                break
+            if not ok:
+                raise value
+            results.append(value)
     return results
+
+
+def _run_items(fn: Callable[[T], R], items: list[T], done: Any, abandoned: Any) -> None:
+    for item in items:
+        if abandoned.is_set():
+            return
+        try:
+            done.put((True, fn(item)))
+        except BaseException as exc:  # handed to the task's thread, which raises it
+            done.put((False, exc))
+            return
 
 
 def _connect(spec: DaskBackend) -> tuple[Any, Any]:

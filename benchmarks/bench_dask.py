@@ -1,16 +1,20 @@
 """The Dask engine's overhead: ``iqa audit --engine dask`` vs the local engine, scaling, per-task cost.
 
 usage: python benchmarks/bench_dask.py [--photos DIR] [--count N] [--rounds 3] [--scaling 1,2,4]
-                                       [--tasks 400] [--source DIR]
+                                       [--scaling-count 100] [--scaling-rounds 1] [--tasks 400]
+                                       [--source DIR]
 
 1. Throughput as the user runs it: ``iqa audit PHOTOS -o OUT --fresh -q`` in a new process
    (report included), local engine (``--workers 0``: every core) against ``--engine dask``
    (a LocalCluster of one worker process per core, started and stopped by the command), in
    interleaved rounds after one untimed warm-up round; images/s per round, the ratio
    dask/local of the medians (target >= 0.85).
-2. Scaling: ``iqa audit --engine dask --workers W --no-report`` for each W of ``--scaling``
-   on the same cores, throughput and the ratio to the first W.
-3. Per-task overhead: on one LocalCluster (2 workers) started here, ``--tasks`` tasks of
+2. Fixed cost: one file, ``--no-report``, local vs dask (interleaved): the seconds the
+   LocalCluster's start and stop add to every run, whatever its size.
+3. Scaling: ``iqa audit --engine dask --workers W --no-report`` for each W of ``--scaling``
+   on the same cores and the first ``--scaling-count`` photos, interleaved rounds;
+   throughput and the ratio to the first W.
+4. Per-task overhead: on one LocalCluster (2 workers) started here, ``--tasks`` tasks of
    no-op items through :class:`auditor.engine_dask.DaskBackend`, one item per task and the
    default batch size; milliseconds of wall time per task and per item, the fixed cost of a
    run (connecting, a run of 2 tasks) subtracted.
@@ -68,14 +72,41 @@ def throughput(photos: Path, files: int, rounds: int, scratch: Path) -> float:
     return dask / local
 
 
-def scaling(photos: Path, files: int, workers: list[int], scratch: Path) -> None:
-    rates = {}
+def subset(photos: Path, count: int, scratch: Path) -> Path:
+    """A folder of hard links (symbolic where that fails) to the first ``count`` photos."""
+    folder = scratch / f"subset-{count}"
+    folder.mkdir()
+    for src in sorted(photos.glob("*.jpg"))[:count]:
+        try:
+            os.link(src, folder / src.name)
+        except OSError:
+            (folder / src.name).symlink_to(src)
+    return folder
+
+
+def fixed_cost(photos: Path, rounds: int, scratch: Path) -> None:
+    """Seconds of a run of one file, local vs dask: start-up and shutdown of the engine."""
+    one = subset(photos, 1, scratch)
+    commands = {e: iqa("audit", str(one), "-o", str(scratch / f"one-{e}"), "--fresh", "-q", "--no-report",
+                       "--engine", e) for e in ("local", "dask")}
+    values = interleaved_rounds(list(commands), rounds, lambda name: run_seconds(commands[name]),
+                                lambda v: "  ".join(f"{k} {x:.2f} s" for k, x in v.items()))
+    local, dask = statistics.median(values["local"]), statistics.median(values["dask"])
+    print(f"one file: local {local:.2f} s, dask {dask:.2f} s: the dask engine's fixed cost is {dask - local:.2f} s "
+          f"per run", flush=True)
+
+
+def scaling(photos: Path, count: int, workers: list[int], rounds: int, scratch: Path) -> None:
+    folder = subset(photos, count, scratch)
+    commands = {w: iqa("audit", str(folder), "-o", str(scratch / f"w{w}"), "--fresh", "-q", "--no-report",
+                       "--engine", "dask", "--workers", str(w)) for w in workers}
+    values = interleaved_rounds(list(commands), rounds, lambda w: count / run_seconds(commands[w]),
+                                lambda v: "  ".join(f"{k} workers {x:.2f} img/s" for k, x in v.items()))
+    base = statistics.median(values[workers[0]])
     for w in workers:
-        cmd = iqa("audit", str(photos), "-o", str(scratch / f"w{w}"), "--fresh", "-q", "--no-report",
-                  "--engine", "dask", "--workers", str(w))
-        rates[w] = files / run_seconds(cmd)
-        print(f"dask, {w} worker process(es) on {os.cpu_count()} cores: {rates[w]:.2f} img/s "
-              f"= {rates[w] / rates[workers[0]]:.2f}x of {workers[0]}", flush=True)
+        rate = statistics.median(values[w])
+        print(f"dask, {w} worker process(es) on {os.cpu_count()} cores: {rate:.2f} img/s "
+              f"= {rate / base:.2f}x of {workers[0]}", flush=True)
 
 
 def _noop(x: int) -> int:
@@ -123,6 +154,8 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--scaling", default="1,2,4")
+    ap.add_argument("--scaling-count", type=int, default=100, help="photos of the scaling runs")
+    ap.add_argument("--scaling-rounds", type=int, default=1)
     ap.add_argument("--tasks", type=int, default=400)
     ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     args = ap.parse_args()
@@ -134,7 +167,9 @@ def main() -> None:
     try:
         ratio = throughput(photos, files, args.rounds, scratch)
         print(f"dask / local = {ratio:.2f}x (target >= {TARGET_VS_LOCAL})", flush=True)
-        scaling(photos, files, [int(w) for w in args.scaling.split(",")], scratch)
+        fixed_cost(photos, args.rounds, scratch)
+        scaling(photos, min(args.scaling_count, files), [int(w) for w in args.scaling.split(",")],
+                args.scaling_rounds, scratch)
         per_task_overhead(args.tasks)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

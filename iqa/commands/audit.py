@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from iqa.commands.common import (CLUSTER_LOST, INTERRUPTED, FatalError, echo_err, model_opt, quiet_opt, root_arg,
-                                 url_root_arg)
+from iqa.commands.common import CLUSTER_LOST, INTERRUPTED, FatalError, echo_err, model_opt, quiet_opt, url_root_arg
 
 if TYPE_CHECKING:  # pragma: no cover
     from auditor.engine import Backend
