@@ -202,9 +202,11 @@ def _connect(spec: DaskBackend) -> tuple[Any, Any]:
         return client, None
     from auditor.engine import _sigint_ignored  # workers born ignoring Ctrl-C: only this process handles it
 
-    # saturation 1: a worker holds only the task it runs, so a death charges no queued bystander
+    # saturation 1: a worker holds only the task it runs, so a death charges no queued bystander;
+    # no statistical profiler (it samples every thread's stack 100 times a second, for a dashboard we do not run)
     with _sigint_ignored(), dask.config.set({"distributed.scheduler.allowed-failures": spec.allowed_failures,
-                                             "distributed.scheduler.worker-saturation": 1.0}):
+                                             "distributed.scheduler.worker-saturation": 1.0,
+                                             "distributed.worker.profile.enabled": False}):
         cluster = LocalCluster(n_workers=resolve_workers(spec.workers), threads_per_worker=1, processes=True,
                                host="127.0.0.1", scheduler_port=0, dashboard_address=None,
                                silence_logs=logging.CRITICAL)
