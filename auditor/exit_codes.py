@@ -17,6 +17,7 @@ NO_IMAGES = 3  # check: no image found under the given paths (a gate aimed at th
 OUTPUT = 4  # the output cannot be written: not a folder, read-only, permission, disk full
 NOT_OURS = 5  # an existing audit.csv is not ours, or from other settings: refused, kept untouched
 BUSY = 6  # another audit is writing the same audit.csv
+CLUSTER_LOST = 7  # audit --engine dask: the scheduler went away mid-run; the CSV is valid and a rerun resumes
 INTERNAL = 70  # a bug in iqa (EX_SOFTWARE); the message says how to get the traceback
 INTERRUPTED = 130  # Ctrl-C (128 + SIGINT); the CSV is valid and a rerun resumes
 TERMINATED = 143  # SIGTERM (128 + SIGTERM); same as Ctrl-C
@@ -29,6 +30,7 @@ TABLE: tuple[tuple[int, str], ...] = (
     (OUTPUT, "output not writable: not a folder, read-only, permission denied, disk full (the CSV stays valid)"),
     (NOT_OURS, "existing audit.csv is not an audit CSV of ours, or was written with other settings: kept untouched"),
     (BUSY, "another audit is writing the same audit.csv"),
+    (CLUSTER_LOST, "audit --engine dask: the scheduler went away mid-run; the CSV is valid, rerun to resume"),
     (INTERNAL, "internal error (a bug): please report it; IQA_DEBUG=1 shows the traceback"),
     (INTERRUPTED, "interrupted by Ctrl-C (SIGINT); the CSV is valid, rerun to resume"),
     (TERMINATED, "terminated by SIGTERM; the CSV is valid, rerun to resume"),

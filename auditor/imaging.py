@@ -227,7 +227,7 @@ def _binary(source: Source) -> Iterator[BinaryIO]:
 
 def _jpeg_bytes(fh: BinaryIO) -> bytes | None:
     """The file's bytes when it is a JPEG by content (SOI marker) of a size worth reading at once."""
-    if fh.read(3) != b"\xff\xd8\xff" or os.fstat(fh.fileno()).st_size > FAST_PATH_MAX_BYTES:
+    if fh.read(3) != b"\xff\xd8\xff" or fh.seek(0, os.SEEK_END) > FAST_PATH_MAX_BYTES:  # files and BytesIO
         return None
     fh.seek(0)
     return fh.read()
@@ -297,7 +297,7 @@ def _read_with_pillow(source: Source, max_side: int) -> LoadedImage:
     return LoadedImage(resize_to_max_side(pixels, max_side), width, height, fmt, exif)
 
 
-def open_image(source: str | Path, max_side: int = DEFAULT_MAX_SIDE) -> LoadedImage:
+def open_image(source: Source, max_side: int = DEFAULT_MAX_SIDE) -> LoadedImage:
     """Decode ``source`` to RGB uint8 at analysis scale, EXIF orientation applied.
 
     JPEGs are decoded by libjpeg-turbo directly at (nearly) analysis scale; other formats, and
@@ -305,7 +305,7 @@ def open_image(source: str | Path, max_side: int = DEFAULT_MAX_SIDE) -> LoadedIm
 
     Parameters
     ----------
-    source : path of the image file.
+    source : path of the image file, or a seekable binary file object (bytes fetched from object storage).
     max_side : long side of the analysis scale in pixels; smaller images keep their size.
 
     Raises

@@ -7,6 +7,7 @@ metacharacters or bytes that are not valid UTF-8 (kept as surrogate escapes, so
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 
@@ -25,6 +26,7 @@ _MAGIC: tuple[tuple[int, bytes], ...] = (
     (0, b"II*\x00"),  # TIFF little-endian
     (0, b"MM\x00*"),  # TIFF big-endian
 )
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif"}
 
 
@@ -184,6 +186,10 @@ class _Walk:
 
 def walk_root(root: str | os.PathLike[str]) -> str:
     """The ``root`` column value for a root argument: the absolute directory (a file's parent)."""
+    if is_url(os.fspath(root)):
+        from auditor.remote import url_root
+
+        return url_root(os.fspath(root))
     path = os.path.abspath(os.path.expanduser(os.fspath(root)))
     return path if os.path.isdir(path) else os.path.dirname(path)
 
@@ -220,15 +226,20 @@ def iter_image_files(roots: Iterable[str | os.PathLike[str]], include_hidden: bo
     listed under their real path. A file is never listed twice when it is both a root and
     inside a walked root. The walk is iterative: any depth of nesting works.
     """
-    roots = [os.path.abspath(os.path.expanduser(os.fspath(r))) for r in roots]
+    roots = [r if is_url(r) else os.path.abspath(os.path.expanduser(r)) for r in map(os.fspath, roots)]
     require_roots(roots)
     stats = stats if stats is not None else WalkStats()
-    file_ids = {r: _file_id(r) for r in roots if not os.path.isdir(r)}  # file roots, by identity
+    file_ids = {r: _file_id(r) for r in roots if not is_url(r) and not os.path.isdir(r)}  # file roots, by identity
     explicit: set[tuple[int, int]] = {fid for fid in file_ids.values() if fid}
-    tree_roots = [_real_dir(r) for r in roots if r not in file_ids]
+    tree_roots = [_real_dir(r) for r in roots if r not in file_ids and not is_url(r)]
     visited: set[tuple[int, int]] = set()
     listed_files: set[tuple[int, int]] = set()
     for root in roots:
+        if is_url(root):  # fsspec URL (s3://, file://, ...): listed through fsspec
+            from auditor.remote import iter_url_files
+
+            yield from iter_url_files(root, include_hidden)
+            continue
         if root not in file_ids:
             real = _file_id(root)
             if real is not None and real not in visited:
@@ -243,10 +254,21 @@ def iter_image_files(roots: Iterable[str | os.PathLike[str]], include_hidden: bo
         yield os.path.dirname(root), os.path.basename(root)
 
 
+def is_url(root: str) -> bool:
+    """True when ``root`` is an fsspec URL (``scheme://...``); a local path that exists stays a path."""
+    return bool(_URL.match(root)) and not os.path.exists(root)
+
+
+def _url_exists(root: str) -> bool:
+    from auditor.remote import url_exists
+
+    return url_exists(root)
+
+
 def require_roots(roots: Iterable[str]) -> None:
-    """Raise FileNotFoundError for the first root that does not exist."""
+    """Raise FileNotFoundError for the first root that does not exist (URL roots are asked through fsspec)."""
     for root in roots:
-        if not os.path.exists(os.path.expanduser(root)):
+        if not (_url_exists(root) if is_url(root) else os.path.exists(os.path.expanduser(root))):
             raise FileNotFoundError(f"no such file or directory: {root}")
 
 

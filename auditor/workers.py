@@ -7,9 +7,11 @@ makes the file an error row, see :func:`timed_out`).
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,7 @@ from auditor.imaging import ImageLoadError, open_image
 from auditor.patches import PatchPolicy, select_patches
 from auditor.registry import measure_all
 from auditor.sharpness import laplacian_variance
+from auditor.walk import is_url
 
 THUMB_QUALITY = 72
 # Small files travel in batches: at 640x480 one round trip through the pool costs a third of the
@@ -152,15 +155,30 @@ def analyse_file(task: Task) -> Analysis:
     return dataclasses.replace(analysis, warnings=note) if note else analysis
 
 
-def _analyse(task: Task) -> Analysis:
-    full = os.path.join(task.root, task.path)
-    found = _stat(full)  # one stat gives the size and the file type
-    size = found.st_size if found else None
+def _fetch(task: Task) -> tuple[io.BytesIO, int]:
+    """The bytes of a file under a URL root, as a file object for the decoder, and their count."""
+    from auditor.remote import RemoteReadError, read_file
+
     try:
-        if found is None or not stat.S_ISREG(found.st_mode):
-            raise ImageLoadError("file not found" if found is None else "not a regular file")
+        data = read_file(task.root, task.path)
+    except RemoteReadError as exc:
+        raise ImageLoadError(str(exc)) from exc
+    return io.BytesIO(data), len(data)
+
+
+def _analyse(task: Task) -> Analysis:
+    size = None
+    try:
         with time_limit(task.timeout):
-            img = open_image(full, task.max_side)
+            if is_url(task.root):  # object storage: this worker fetches the bytes itself
+                source, size = _fetch(task)
+            else:
+                source = os.path.join(task.root, task.path)
+                found = _stat(source)  # one stat gives the size and the file type
+                size = found.st_size if found else None
+                if found is None or not stat.S_ISREG(found.st_mode):
+                    raise ImageLoadError("file not found" if found is None else "not a regular file")
+            img = open_image(source, task.max_side)
             chosen = select_patches(img.pixels, task.policy)
             sharpness = laplacian_variance(img.pixels)
             checks = measure_all(img.pixels)
@@ -187,5 +205,20 @@ def _worker_model(path: str) -> Any:
     if path not in _MODELS:
         from auditor.model import PatchClassifier
 
-        _MODELS[path] = PatchClassifier(path, num_threads=1)
+        _MODELS[path] = PatchClassifier(_local_model_path(path), num_threads=1)
     return _MODELS[path]
+
+
+def _local_model_path(path: str) -> str:
+    """``path``, or this machine's copy of the shipped model when ``path`` is the client's copy of it.
+
+    A worker on another machine may have the package installed elsewhere; a model of the
+    user's own (``--model``) must be at the same path on every worker (a shared filesystem).
+    """
+    from auditor.model import default_model_path
+
+    shipped = default_model_path()
+    client_copy = Path(path)
+    if not client_copy.exists() and (client_copy.parent.name, client_copy.name) == (shipped.parent.name, shipped.name):
+        return str(shipped)
+    return path

@@ -8,16 +8,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from iqa.commands.common import FatalError, echo_err, model_opt, quiet_opt, root_arg
+from iqa.commands.common import CLUSTER_LOST, FatalError, echo_err, model_opt, quiet_opt, url_root_arg
 
 if TYPE_CHECKING:  # pragma: no cover
+    from auditor.engine import Backend
     from auditor.pipeline import AuditConfig
     from auditor.results import AuditResult
     from iqa.job import AuditJob
 
 
 @click.command("audit", short_help="Audit folders of photos into a CSV and an HTML report.")
-@root_arg
+@url_root_arg
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder for audit.csv and report.html.")
 @model_opt
@@ -37,11 +38,16 @@ if TYPE_CHECKING:  # pragma: no cover
 @click.option("--null", "null", is_flag=True, help="End each path of --list-rejects with NUL (xargs -0).")
 @click.option("--xmp", "xmp", type=click.Choice(["out", "beside"]), default=None,
               help="Write XMP sidecars (rating/label) to OUT/xmp/, or beside the photos; never over foreign ones.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: processes on this machine; dask: a Dask cluster (pip install 'iqa[dask]').")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler, e.g. tcp://10.0.0.5:8786. Default: a local cluster on 127.0.0.1.")
 def audit_command(roots: tuple[str, ...], out_dir: Path, model: str | None, workers: int, max_side: int | None,
                   resume: bool, include_hidden: bool, quiet: bool, no_report: bool, groups: bool,
-                  rejects: Path | None, null: bool, xmp: str | None) -> None:
+                  rejects: Path | None, null: bool, xmp: str | None, engine: str, scheduler: str | None) -> None:
     """Audit every photo under ROOT... into OUT/audit.csv and OUT/report.html.
 
+    A ROOT may be a folder, a file or an fsspec URL (s3://bucket/prefix, needs 'iqa[s3]').
     Unreadable files get an error row; they do not change the exit status.
     """
     if workers != 1:  # the workers' libraries load in the fork server while this process imports its own
@@ -52,17 +58,29 @@ def audit_command(roots: tuple[str, ...], out_dir: Path, model: str | None, work
     from auditor.pipeline import AuditConfig
     from iqa.commands import cull
 
-    if workers > available_cores():
+    if scheduler is not None and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask")
+    if workers > available_cores() and engine == "local":
         echo_err(f"warning: --workers {workers} capped at the {available_cores()} available cores")
         workers = available_cores()
     config = AuditConfig(model_path=model, workers=workers, max_side=max_side, include_hidden=include_hidden)
+    backend = _dask_backend(scheduler, config) if engine == "dask" else None
     if rejects is not None:
         cull.require_rejects_target(rejects, roots)
-    job = run_audit(roots, out_dir, config, resume=resume, quiet=quiet, report=not no_report, groups=groups)
+    job = run_audit(roots, out_dir, config, resume=resume, quiet=quiet, report=not no_report, groups=groups,
+                    backend=backend)
     if rejects is not None:
         cull.list_rejects(job.csv_path, rejects, null, quiet)
     if xmp is not None:
         cull.write_sidecars(job.csv_path, out_dir, beside=xmp == "beside", quiet=quiet)
+
+
+def _dask_backend(scheduler: str | None, config: AuditConfig) -> Backend:
+    from auditor.engine_dask import DaskBackend
+    from auditor.workers import init_worker
+
+    return DaskBackend(scheduler=scheduler, workers=config.workers, timeout=config.file_timeout,
+                       initializer=init_worker)
 
 
 class _Progress:
@@ -89,9 +107,10 @@ class _Progress:
 
 
 def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, resume: bool, quiet: bool,
-              report: bool, groups: bool = True) -> AuditJob:
+              report: bool, groups: bool = True, backend: Backend | None = None) -> AuditJob:
     """Run the job, map its errors to exit statuses and print its summary (shared by audit and demo)."""
     from auditor import exit_codes
+    from auditor.engine_dask import ClusterError, ClusterLostError
     from auditor.model import ModelError
     from auditor.pipeline import AuditConfigError
     from auditor.walk import printable
@@ -104,7 +123,7 @@ def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, res
     try:
         with contextlib.closing(_Progress(shown)) as progress:
             job = audit_to_folder(roots, out_dir, config, resume=resume, report=report, groups=groups,
-                                  progress=None if quiet else progress)
+                                  progress=None if quiet else progress, backend=backend)
     except CsvLockedError as exc:
         raise FatalError(f"{exc}; wait for it to finish or choose another -o folder", exit_codes.BUSY) from exc
     except CsvNotOursError as exc:
@@ -119,6 +138,12 @@ def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, res
     except OutputError as exc:
         raise FatalError(_shown(exc), exit_codes.OUTPUT) from exc
     except (ModelError, FileNotFoundError, AuditConfigError) as exc:
+        raise FatalError(str(exc)) from exc
+    except ClusterLostError as exc:
+        echo_err(f"\nerror: {exc}\n{shown} is valid and holds every file finished so far;"
+                 " rerun the same command to resume.")
+        sys.exit(CLUSTER_LOST)
+    except ClusterError as exc:
         raise FatalError(str(exc)) from exc
     except KeyboardInterrupt as exc:
         echo_err(f"\ninterrupted: {shown} is valid and holds every file finished so far;"

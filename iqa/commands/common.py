@@ -10,6 +10,7 @@ from auditor import exit_codes
 # Exit statuses: auditor/exit_codes.py (the README's table).
 USAGE_OR_MODEL_ERROR = exit_codes.USAGE
 INTERRUPTED = exit_codes.INTERRUPTED
+CLUSTER_LOST = exit_codes.CLUSTER_LOST
 
 
 class FatalError(click.ClickException):
@@ -32,3 +33,19 @@ root_arg = click.argument("roots", nargs=-1, required=True,
 model_opt = click.option("--model", "model", type=click.Path(dir_okay=False, path_type=str), default=None,
                          help="Model .tflite (its .json beside it). Default: the shipped model.")
 quiet_opt = click.option("--quiet", "-q", is_flag=True, help="No progress or summary on stderr.")
+
+
+class _RootOrUrl(click.ParamType):
+    """An existing local path, or an fsspec URL (``s3://bucket/prefix``) checked when the run starts."""
+
+    name = "root"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from auditor.walk import is_url
+
+        if isinstance(value, str) and is_url(value):
+            return value
+        return click.Path(exists=True, file_okay=True, dir_okay=True, path_type=str).convert(value, param, ctx)
+
+
+url_root_arg = click.argument("roots", nargs=-1, required=True, type=_RootOrUrl())
