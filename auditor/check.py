@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from auditor import exit_codes
-from auditor.exposure import OVER, UNDER
-from auditor.labels import BLURRY, LABELS
-from auditor.pipeline import AuditConfig, LogitsModel, audit
-from auditor.results import AuditResult
+from iqa.auditor import exit_codes
+from iqa.auditor.exposure import OVER, UNDER
+from iqa.auditor.labels import BLURRY, LABELS
+from iqa.auditor.pipeline import AuditConfig, LogitsModel, audit
+from iqa.auditor.results import AuditResult
 
 EXPOSURE = "exposure"  # the exposure check (auditor/exposure.py), failing on its under/over flag
 FAIL_ON_CHOICES: tuple[str, ...] = (*LABELS, EXPOSURE)

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from auditor.procs import WorkerPool as _WorkerPool
-from auditor.procs import WorkerStartError, describe, sigterm_as_interrupt
+from iqa.auditor.procs import WorkerPool as _WorkerPool
+from iqa.auditor.procs import WorkerStartError, describe, sigterm_as_interrupt
 
 __all__ = ["Backend", "InProcess", "ProcessPool", "WorkerStartError", "available_cores", "batches", "describe",
            "local_backend", "resolve_workers", "running"]

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from auditor.engine import DEFAULT_TIMEOUT, describe, resolve_workers
+from iqa.auditor.engine import DEFAULT_TIMEOUT, describe, resolve_workers
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -82,7 +82,7 @@ class DaskBackend:
 def _dask_map(spec: DaskBackend, fn: Callable[[T], R], items: Iterator[T],
               on_failure: Callable[[T, str], R]) -> Iterator[R]:
     """Submit batches through a window; yield their items in order; split batches that kill workers."""
-    from auditor.procs import sigterm_as_interrupt as _sigterm_as_interrupt  # kill PID stops the run like Ctrl-C, as the local pool does
+    from iqa.auditor.procs import sigterm_as_interrupt as _sigterm_as_interrupt  # kill PID stops the run like Ctrl-C, as the local pool does
 
     client, cluster = _connect(spec)
     try:
@@ -203,7 +203,7 @@ def _connect(spec: DaskBackend) -> tuple[Any, Any]:
             client.close()
             raise ClusterError(f"no Dask worker joined {spec.scheduler} within {spec.connect_timeout:g} s") from exc
         return client, None
-    from auditor.procs import sigint_ignored as _sigint_ignored  # workers born ignoring Ctrl-C: only this process handles it
+    from iqa.auditor.procs import sigint_ignored as _sigint_ignored  # workers born ignoring Ctrl-C: only this process handles it
 
     # saturation 1: a worker holds only the task it runs, so a death charges no queued bystander;
     # no statistical profiler (it samples every thread's stack 100 times a second, for a dashboard we do not run);

@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from auditor.phash import hamming
+from iqa.auditor.phash import hamming
 
 BANDS = 4
 BAND_BITS = 16

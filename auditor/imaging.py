@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from auditor.safe_open import UnsafeFileError, open_regular
+from iqa.auditor.safe_open import UnsafeFileError, open_regular
 
 try:  # HEIC/HEIF support is optional at import time but installed by default.
     import pillow_heif

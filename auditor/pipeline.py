@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from auditor.engine import Backend, available_cores, local_backend, resolve_workers
-from auditor.labels import BLURRY
-from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
-from auditor.results import ERROR, OK, AuditResult, encode_patches
-from auditor.startup import AUDIT_PRELOAD
-from auditor.walk import WalkStats, iter_image_files, require_roots
-from auditor.worker_life import refuse_in_bootstrapping_child
-from auditor.workers import (BATCH_BYTES, BATCH_FILES, POOL_TIMEOUT_MARGIN, Analysis, Task, analyse_file, init_worker,
+from iqa.auditor.engine import Backend, available_cores, local_backend, resolve_workers
+from iqa.auditor.labels import BLURRY
+from iqa.auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
+from iqa.auditor.results import ERROR, OK, AuditResult, encode_patches
+from iqa.auditor.startup import AUDIT_PRELOAD
+from iqa.auditor.walk import WalkStats, iter_image_files, require_roots
+from iqa.auditor.worker_life import refuse_in_bootstrapping_child
+from iqa.auditor.workers import (BATCH_BYTES, BATCH_FILES, POOL_TIMEOUT_MARGIN, Analysis, Task, analyse_file, init_worker,
                              task_bytes, timed_out)
 
 __all__ = ["AuditConfig", "audit", "audit_dataframe"]
@@ -247,6 +247,6 @@ def audit_dataframe(roots: Iterable[str | os.PathLike[str]], config: AuditConfig
     """
     import pandas as pd
 
-    from auditor.results import CSV_COLUMNS
+    from iqa.auditor.results import CSV_COLUMNS
 
     return pd.DataFrame([r.as_dict() for r in audit(roots, config)], columns=list(CSV_COLUMNS))

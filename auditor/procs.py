@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from auditor.exit_codes import Terminated
-from auditor.worker_life import WORKER_REIMPORT_EXIT, die_with_parent, refuse_in_bootstrapping_child
+from iqa.auditor.exit_codes import Terminated
+from iqa.auditor.worker_life import WORKER_REIMPORT_EXIT, die_with_parent, refuse_in_bootstrapping_child
 
 
 class WorkerStartError(RuntimeError):
@@ -56,7 +56,7 @@ class WorkerPool:
                  preload: Sequence[str] = ()) -> None:
         import multiprocessing
 
-        from auditor.startup import light_main, start_fork_server, worker_context
+        from iqa.auditor.startup import light_main, start_fork_server, worker_context
 
         refuse_in_bootstrapping_child()
         ctx = worker_context(light, preload)

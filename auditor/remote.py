@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from auditor.walk import SNIFF_BYTES, has_image_extension, is_url, sniff_image
+from iqa.auditor.walk import SNIFF_BYTES, has_image_extension, is_url, sniff_image
 
 # Past this size a remote file is an error row, not a multi-gigabyte download into a worker.
 MAX_REMOTE_BYTES = 512 * 1024 * 1024

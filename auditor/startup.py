@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 # What the audit's fork server imports once, before it forks each worker (a spawned worker
 # imports it all itself, once per worker)
-AUDIT_PRELOAD: tuple[str, ...] = ("auditor.workers", "auditor.model", "ai_edge_litert.interpreter")
+AUDIT_PRELOAD: tuple[str, ...] = ("iqa.auditor.workers", "iqa.auditor.model", "ai_edge_litert.interpreter")
 
 
 def start_method(light: bool = False, preload: Sequence[str] = ()) -> str:
@@ -82,7 +82,7 @@ def light_main() -> Iterator[None]:
     unpickle their tasks. (A worker the pool replaces later sees the real ``__main__``:
     slower to start, same result.) Work functions defined in ``__main__`` then cannot be used.
     """
-    from auditor import _worker_main
+    from iqa.auditor import _worker_main
 
     real = sys.modules.get("__main__")
     if real is None:

@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 
-from auditor.imaging import IMAGE_EXTENSIONS
-from auditor.safe_open import open_regular
+from iqa.auditor.imaging import IMAGE_EXTENSIONS
+from iqa.auditor.safe_open import open_regular
 
 SNIFF_BYTES = 32
 
@@ -187,7 +187,7 @@ class _Walk:
 def walk_root(root: str | os.PathLike[str]) -> str:
     """The ``root`` column value for a root argument: the absolute directory (a file's parent)."""
     if is_url(os.fspath(root)):
-        from auditor.remote import url_root
+        from iqa.auditor.remote import url_root
 
         return url_root(os.fspath(root))
     path = os.path.abspath(os.path.expanduser(os.fspath(root)))
@@ -236,7 +236,7 @@ def iter_image_files(roots: Iterable[str | os.PathLike[str]], include_hidden: bo
     listed_files: set[tuple[int, int]] = set()
     for root in roots:
         if is_url(root):  # fsspec URL (s3://, file://, ...): listed through fsspec
-            from auditor.remote import iter_url_files
+            from iqa.auditor.remote import iter_url_files
 
             yield from iter_url_files(root, include_hidden)
             continue
@@ -260,7 +260,7 @@ def is_url(root: str) -> bool:
 
 
 def _url_exists(root: str) -> bool:
-    from auditor.remote import url_exists
+    from iqa.auditor.remote import url_exists
 
     return url_exists(root)
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from auditor.capture import Capture, FileTimeout, join_notes, time_limit
-from auditor.engine import describe as _describe
-from auditor.imaging import ImageLoadError, open_image
-from auditor.patches import PatchPolicy, select_patches
-from auditor.registry import measure_all
-from auditor.sharpness import laplacian_variance
-from auditor.walk import is_url
+from iqa.auditor.capture import Capture, FileTimeout, join_notes, time_limit
+from iqa.auditor.engine import describe as _describe
+from iqa.auditor.imaging import ImageLoadError, open_image
+from iqa.auditor.patches import PatchPolicy, select_patches
+from iqa.auditor.registry import measure_all
+from iqa.auditor.sharpness import laplacian_variance
+from iqa.auditor.walk import is_url
 
 THUMB_QUALITY = 72
 # Small files travel in batches: at 640x480 one round trip through the pool costs a third of the
@@ -157,7 +157,7 @@ def analyse_file(task: Task) -> Analysis:
 
 def _fetch(task: Task) -> tuple[io.BytesIO, int]:
     """The bytes of a file under a URL root, as a file object for the decoder, and their count."""
-    from auditor.remote import RemoteReadError, read_file
+    from iqa.auditor.remote import RemoteReadError, read_file
 
     try:
         data = read_file(task.root, task.path)
@@ -203,7 +203,7 @@ _MODELS: dict[str, Any] = {}
 def _worker_model(path: str) -> Any:
     """One interpreter per worker process, loaded on its first file."""
     if path not in _MODELS:
-        from auditor.model import PatchClassifier
+        from iqa.auditor.model import PatchClassifier
 
         _MODELS[path] = PatchClassifier(_local_model_path(path), num_threads=1)
     return _MODELS[path]
@@ -215,7 +215,7 @@ def _local_model_path(path: str) -> str:
     A worker on another machine may have the package installed elsewhere; a model of the
     user's own (``--model``) must be at the same path on every worker (a shared filesystem).
     """
-    from auditor.model import default_model_path
+    from iqa.auditor.model import default_model_path
 
     shipped = default_model_path()
     client_copy = Path(path)

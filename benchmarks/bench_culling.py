@@ -29,11 +29,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditor.results import AuditResult  # noqa: E402
+from iqa.auditor.results import AuditResult  # noqa: E402
 from benchmarks.common import interleaved_rounds  # noqa: E402
 from benchmarks.make_bursts import build  # noqa: E402
-from reports import csv_io  # noqa: E402
-from reports.culling import fill_groups, regroup_csv  # noqa: E402
+from iqa.reports import csv_io  # noqa: E402
+from iqa.reports.culling import fill_groups, regroup_csv  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -116,7 +116,7 @@ def grouping_cost(n: int, work: Path, files_per_second: float) -> None:
     runs :func:`reports.culling.regroup_csv` (a CSV in walk order: two streaming passes) or,
     after a resume, the in-memory sorted rewrite with grouping. Both are measured.
     """
-    from auditor.walk import walk_order_key
+    from iqa.auditor.walk import walk_order_key
 
     key = walk_order_key(["/photos"])
     src = work / "synthetic.csv"

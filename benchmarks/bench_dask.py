@@ -128,7 +128,7 @@ def per_task_overhead(tasks: int) -> None:
     import dask
     from distributed import Client, LocalCluster
 
-    from auditor.engine_dask import BATCH_SIZE, DaskBackend
+    from iqa.auditor.engine_dask import BATCH_SIZE, DaskBackend
 
     with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.common import iqa_command  # noqa: E402
-from dataset.demo import package_file  # noqa: E402
+from iqa.dataset.demo import package_file  # noqa: E402
 
 # natural, in-focus photos only: no synthetic images, micrographs or the deliberately blurred clock
 PACKAGE_PHOTOS = [("skimage", f"data/{n}") for n in (

@@ -30,8 +30,8 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 import fuzz_inputs  # noqa: E402
 
-from auditor.pipeline import AuditConfig  # noqa: E402
-from reports.csv_io import read_results  # noqa: E402
+from iqa.auditor.pipeline import AuditConfig  # noqa: E402
+from iqa.reports.csv_io import read_results  # noqa: E402
 
 
 def tree_rss(pid: int) -> int:

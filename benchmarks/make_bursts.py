@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from dataset.degrade import motion_blur, shake_kernel
+from iqa.dataset.degrade import motion_blur, shake_kernel
 
 DATA = Path("/work/shared/data/train")
 SHAKE_PX = (0.0, 3.0, 6.0, 9.0, 13.0, 18.0)  # trajectory lengths, at the photo's own scale

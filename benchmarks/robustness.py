@@ -19,9 +19,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditor.imaging import open_image  # noqa: E402
-from auditor.pipeline import AuditConfig, audit  # noqa: E402
-from trainer.data import list_items  # noqa: E402
+from iqa.auditor.imaging import open_image  # noqa: E402
+from iqa.auditor.pipeline import AuditConfig, audit  # noqa: E402
+from iqa.trainer.data import list_items  # noqa: E402
 
 KINDS = {"area": cv2.INTER_AREA, "bicubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
 

@@ -34,8 +34,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from auditor.imaging import open_image  # noqa: E402
-from dataset import camera, degrade  # noqa: E402
+from iqa.auditor.imaging import open_image  # noqa: E402
+from iqa.dataset import camera, degrade  # noqa: E402
 from benchmarks.common import iqa_command  # noqa: E402
 
 EXPECT = {"night_sharp": "original", "night_shake_linear": "blurry", "night_shake_srgb": "blurry",
@@ -114,7 +114,7 @@ def unseen_sources(dataset: Path | None, count: int) -> list[Path]:
     if dataset and (dataset / "manifest.csv").is_file():
         with open(dataset / "manifest.csv", newline="", encoding="utf-8") as fh:
             keys = sorted({r["source"] for r in csv.DictReader(fh) if r["split"] == "test"})
-        from auditor.walk import iter_image_files  # the builder keys sources as "0:relative/path"
+        from iqa.auditor.walk import iter_image_files  # the builder keys sources as "0:relative/path"
 
         by_key = {f"0:{Path(rel).as_posix()}": Path(root) / rel for root, rel in iter_image_files([train])}
         return [by_key[k] for k in keys if k in by_key][:count]

@@ -12,10 +12,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from auditor.imaging import rescale
-from auditor.labels import BLURRY, ORIGINAL, SHARP
-from dataset import camera, degrade
-from dataset.ranges import RANGES, DegradationRanges, Range
+from iqa.auditor.imaging import rescale
+from iqa.auditor.labels import BLURRY, ORIGINAL, SHARP
+from iqa.dataset import camera, degrade
+from iqa.dataset.ranges import RANGES, DegradationRanges, Range
 
 Params = dict[str, Any]
 # optics: (linear image, rng, ranges, stretch) -> (linear image, params); stretch = 1 / later resample factor

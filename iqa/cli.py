@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from auditor import exit_codes
+from iqa.auditor import exit_codes
 from iqa import __version__
 from iqa.commands.audit import audit_command, demo_command
 from iqa.commands.check import check_command
@@ -33,7 +33,7 @@ class _Group(click.Group):
         except Exception as exc:
             if os.environ.get("IQA_DEBUG"):
                 raise
-            from auditor.walk import printable
+            from iqa.auditor.walk import printable
 
             echo_err(f"iqa: internal error: {type(exc).__name__}: {printable(str(exc))[:300]}"
                      " (please report it; IQA_DEBUG=1 shows the traceback)")

@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from auditor.engine import Backend, running
-from auditor.labels import LABELS
-from auditor.model import ModelInfo, load_model_info
-from auditor.pipeline import AuditConfig, audit, check_max_side
-from auditor.results import AuditResult, AuditSummary
-from auditor.walk import WalkStats, iter_image_files, walk_order_key, walk_root
-from auditor import __version__
+from iqa.auditor.engine import Backend, running
+from iqa.auditor.labels import LABELS
+from iqa.auditor.model import ModelInfo, load_model_info
+from iqa.auditor.pipeline import AuditConfig, audit, check_max_side
+from iqa.auditor.results import AuditResult, AuditSummary
+from iqa.auditor.walk import WalkStats, iter_image_files, walk_order_key, walk_root
+from iqa.auditor import __version__
 from iqa.timing import timing
-from reports import csv_io, sidecar
-from reports.outdir import OutputError, prepare_out_dir, reason
+from iqa.reports import csv_io, sidecar
+from iqa.reports.outdir import OutputError, prepare_out_dir, reason
 
 CSV_NAME = "audit.csv"
 REPORT_NAME = "report.html"
@@ -121,7 +121,7 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
     errors = 0
     warnings: list[str] = []
     if report and not config.thumbnail_side:  # the workers send thumbnails: the report decodes no photo again
-        from reports.thumbnails import THUMB_SIDE
+        from iqa.reports.thumbnails import THUMB_SIDE
 
         config = dataclasses.replace(config, thumbnail_side=THUMB_SIDE)
     builder = None  # made at the first result: its imports then overlap the workers' start-up
@@ -156,7 +156,7 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
     elapsed = time.monotonic() - started
     files_total = writer.written
     if groups:  # needs every row; also puts a resumed CSV back in walk order
-        from reports.culling import regroup_csv
+        from iqa.reports.culling import regroup_csv
 
         regroup_csv(csv_path, walk_order_key(roots))
     if resumed:  # the kept rows are counted, and put back in walk order, in one pass over the CSV
@@ -226,7 +226,7 @@ def _tally_and_sort(csv_path: Path, roots: tuple[str, ...]) -> tuple[int, int, d
 def _report_builder() -> Any:
     """The HTML report's builder (thumbnails kept during the run); False without jinja2."""
     try:
-        from reports.html import AuditReportBuilder
+        from iqa.reports.html import AuditReportBuilder
     except ImportError:  # the plain report needs no builder
         return False
     return AuditReportBuilder()
@@ -234,7 +234,7 @@ def _report_builder() -> Any:
 
 def _write_report(csv_path: Path, html_path: Path, summary: AuditSummary, info: ModelInfo,
                   warnings: list[str], builder: Any) -> Path:
-    from reports.minimal import write_minimal_report
+    from iqa.reports.minimal import write_minimal_report
 
     def rows() -> Iterator[AuditResult]:
         return (csv_io.row_to_result(row) for row in csv_io.iter_rows(csv_path))

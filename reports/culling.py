@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.exposure import OK as OK_EXPOSURE
-from auditor.grouping import Frame, Membership, assign_groups
-from auditor.labels import BLURRY, SHARP
-from auditor.phash import from_hex
-from auditor.results import CSV_COLUMNS, GROUP_COLUMNS, OK, AuditResult
-from reports import csv_io
-from reports.atomic import atomic_output
-from reports.csv_io import neutralise, restore
+from iqa.auditor.exposure import OK as OK_EXPOSURE
+from iqa.auditor.grouping import Frame, Membership, assign_groups
+from iqa.auditor.labels import BLURRY, SHARP
+from iqa.auditor.phash import from_hex
+from iqa.auditor.results import CSV_COLUMNS, GROUP_COLUMNS, OK, AuditResult
+from iqa.reports import csv_io
+from iqa.reports.atomic import atomic_output
+from iqa.reports.csv_io import neutralise, restore
 
 
 def _number(cell: str) -> float | None:

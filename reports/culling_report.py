@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from auditor.exposure import OVER, UNDER
-from auditor.results import AuditResult
-from reports.culling import reject_reason
-from reports.thumbnails import Thumb, make_thumb, source_path
+from iqa.auditor.exposure import OVER, UNDER
+from iqa.auditor.results import AuditResult
+from iqa.reports.culling import reject_reason
+from iqa.reports.thumbnails import Thumb, make_thumb, source_path
 
 
 def file_href(result: AuditResult, report_dir: Path) -> str:

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.labels import BLURRY, LABELS, SHARP
-from auditor.results import AuditResult
+from iqa.auditor.labels import BLURRY, LABELS, SHARP
+from iqa.auditor.results import AuditResult
 
 FLAGGED_LABELS: tuple[str, ...] = (BLURRY, SHARP)
 MAX_REASONS = 200

@@ -42,16 +42,16 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from auditor.labels import LABELS
-from auditor.results import AuditResult, AuditSummary
-from auditor.walk import printable
-from reports import svg
-from reports.atomic import atomic_output
-from reports.culling_report import CullDigest, ThumbMemo, file_href
-from reports.digest import FLAGGED_LABELS, Digest
-from reports.digest import finite as _finite
-from reports.palette import label_color
-from reports.thumbnails import SMALL_SIDE, THUMB_SIDE, legend_gradient
+from iqa.auditor.labels import LABELS
+from iqa.auditor.results import AuditResult, AuditSummary
+from iqa.auditor.walk import printable
+from iqa.reports import svg
+from iqa.reports.atomic import atomic_output
+from iqa.reports.culling_report import CullDigest, ThumbMemo, file_href
+from iqa.reports.digest import FLAGGED_LABELS, Digest
+from iqa.reports.digest import finite as _finite
+from iqa.reports.palette import label_color
+from iqa.reports.thumbnails import SMALL_SIDE, THUMB_SIDE, legend_gradient
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from auditor.labels import LABELS
+from iqa.auditor.labels import LABELS
 
 LABEL_COLORS: dict[str, str] = {"blurry": "#d1495b", "original": "#2e86ab", "sharp": "#8e5cc4"}
 ERROR_COLOR = "#8a8f98"

@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from reports.palette import (ERROR_COLOR, GRID_COLOR, LABEL_COLORS, OTHER_COLOR, TEXT_COLOR,  # noqa: F401
+from iqa.reports.palette import (ERROR_COLOR, GRID_COLOR, LABEL_COLORS, OTHER_COLOR, TEXT_COLOR,  # noqa: F401
                              label_color, ordered_names, ordered_series)
 
 _TEXT = TEXT_COLOR

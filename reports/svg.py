@@ -15,7 +15,7 @@ from html import escape
 
 import numpy as np
 
-from reports.palette import ERROR_COLOR, GRID_COLOR, TEXT_COLOR, label_color, ordered_names, ordered_series
+from iqa.reports.palette import ERROR_COLOR, GRID_COLOR, TEXT_COLOR, label_color, ordered_names, ordered_series
 
 WIDTH, HEIGHT = 616, 374  # the PNG plots' size at 110 dpi (5.6 x 3.4 in)
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 34, 44

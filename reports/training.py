@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from auditor.labels import LABELS
-from auditor.metrics import per_class
-from reports import plots
-from reports.html import template_environment, write_text_atomic
-from reports.thumbnails import png_data_uri
+from iqa.auditor.labels import LABELS
+from iqa.auditor.metrics import per_class
+from iqa.reports import plots
+from iqa.reports.html import template_environment, write_text_atomic
+from iqa.reports.thumbnails import png_data_uri
 
 MISCLASSIFIED_CAP = 48
 Misclassified = tuple[np.ndarray, str, str, float]
@@ -114,7 +114,7 @@ def write_training_report(out_dir: str | Path, *, history: Mapping[str, Sequence
         png = plots.confusion_matrix_png(confusion, labels)
         figures.append(("Confusion matrix", _write_png(out, "confusion.png", png)))
     if reliability is not None:
-        from reports.reliability import reliability_png
+        from iqa.reports.reliability import reliability_png
 
         figures.append(("Reliability diagram", _write_png(out, "reliability.png", reliability_png(*reliability))))
     if misclassified:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from auditor.exposure import OVER, UNDER
-from auditor.labels import SHARP
-from auditor.results import AuditResult
-from reports.atomic import atomic_output
-from reports.culling import full_path, reject_reason
+from iqa.auditor.exposure import OVER, UNDER
+from iqa.auditor.labels import SHARP
+from iqa.auditor.results import AuditResult
+from iqa.reports.atomic import atomic_output
+from iqa.reports.culling import full_path, reject_reason
 
 NAMESPACE = "urn:x-iqa:culling:1"
 MARKER = f'xmlns:iqa="{NAMESPACE}"'.encode()

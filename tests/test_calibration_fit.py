@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainer import metrics
-from trainer.calibrate import fit_temperature
-from trainer.data import ImageItem
-from trainer.evaluate import ScoredImages, summarize
-from trainer.loso import leave_one_scene_out
+from iqa.trainer import metrics
+from iqa.trainer.calibrate import fit_temperature
+from iqa.trainer.data import ImageItem
+from iqa.trainer.evaluate import ScoredImages, summarize
+from iqa.trainer.loso import leave_one_scene_out
 
 
 def _scored(margins: list[float], labels: list[str], scenes: list[str] | None = None) -> ScoredImages:

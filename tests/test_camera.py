@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.sharpness import laplacian_variance
-from dataset import camera, degrade
+from iqa.auditor.sharpness import laplacian_variance
+from iqa.dataset import camera, degrade
 
 
 def _night_with_one_lamp(peak: float) -> np.ndarray:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from auditor.sharpness import laplacian_variance
-from dataset import degrade
-from dataset import recipes
-from dataset.recipes import VARIANTS, make_variant
-from dataset.ranges import RANGES
+from iqa.auditor.sharpness import laplacian_variance
+from iqa.dataset import degrade
+from iqa.dataset import recipes
+from iqa.dataset.recipes import VARIANTS, make_variant
+from iqa.dataset.ranges import RANGES
 
 skdata = pytest.importorskip("skimage.data")
 
@@ -112,7 +112,7 @@ def test_blurry_variants_may_carry_in_camera_sharpening(photo: np.ndarray) -> No
 @pytest.mark.parametrize("seed", range(8))
 def test_camera_nuisances_keep_each_label_on_its_side(photo: np.ndarray, seed: int) -> None:
     """The same sensor and editing draw (exposure, noise, tone, resampling, JPEG) keeps blurry < original < sharp."""
-    from dataset import camera
+    from iqa.dataset import camera
 
     strong = RANGES.__class__(p_noise=1.0, p_exposure=1.0, p_resample=1.0, p_web_sharpen=0.0, p_overlay=0.0)
     lin = camera.srgb_to_linear(photo)

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from auditor import engine
-from auditor.engine import (InProcess, ProcessPool, available_cores, batches, local_backend, resolve_workers,
+from iqa.auditor import engine
+from iqa.auditor.engine import (InProcess, ProcessPool, available_cores, batches, local_backend, resolve_workers,
                             running)
 
 HANGS, DIES = 3, 5

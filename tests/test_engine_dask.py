@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from conftest import PYTHON, REPO_ROOT, MixedTree, save_image
 
-from auditor import exit_codes
+from iqa.auditor import exit_codes
 
 pytest.importorskip("distributed")
 
-from auditor.engine_dask import ClusterError, DaskBackend  # noqa: E402
-from auditor.pipeline import AuditConfig  # noqa: E402
+from iqa.auditor.engine_dask import ClusterError, DaskBackend  # noqa: E402
+from iqa.auditor.pipeline import AuditConfig  # noqa: E402
 from iqa.job import audit_to_folder  # noqa: E402
 
 pytestmark = pytest.mark.dask
@@ -107,7 +107,7 @@ def test_unreachable_scheduler_is_a_cluster_error() -> None:
 # client mid-run, at a known point however fast or slow the machine is.
 _SELF_KILLING_AUDIT = """
 import os, signal, sys
-from reports import csv_io
+from iqa.reports import csv_io
 real = csv_io.CsvResultWriter.write
 def write_then_die(self, result):
     written = real(self, result)
@@ -158,8 +158,8 @@ class _CloseSchedulerAt:
 def test_losing_the_scheduler_stops_the_run_with_a_valid_resumable_csv(tmp_path: Path) -> None:
     from distributed import LocalCluster
 
-    from auditor.engine_dask import ClusterLostError
-    from reports.csv_io import read_results
+    from iqa.auditor.engine_dask import ClusterLostError
+    from iqa.reports.csv_io import read_results
 
     root = tmp_path / "photos"
     root.mkdir()
@@ -183,7 +183,7 @@ def test_cli_maps_a_lost_scheduler_to_exit_7(monkeypatch: pytest.MonkeyPatch, tm
     from click.testing import CliRunner
 
     import iqa.job
-    from auditor.engine_dask import ClusterLostError
+    from iqa.auditor.engine_dask import ClusterLostError
     from iqa.cli import main
 
     seen = {}

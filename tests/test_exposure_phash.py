@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from auditor.exposure import OK, OVER, UNDER, exposure_stats
-from auditor.phash import dct_hash, from_hex, hamming, to_hex
+from iqa.auditor.exposure import OK, OVER, UNDER, exposure_stats
+from iqa.auditor.phash import dct_hash, from_hex, hamming, to_hex
 
 images = arrays(np.uint8, st.tuples(st.integers(4, 24), st.integers(4, 24), st.just(3)))
 gains = st.lists(st.floats(0.05, 1.0), min_size=2, max_size=5).map(lambda g: sorted(g, reverse=True))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.csv_io import read_results
+from iqa.reports.csv_io import read_results
 from conftest import PYTHON, REPO_ROOT
 import fuzz_inputs
 

@@ -15,12 +15,12 @@ from PIL import Image
 from skimage import data
 
 from iqa.cli import main
-from auditor.grouping import (BURST, DUPLICATE, GUARANTEED_BITS, Frame, assign_groups, compatible, near_pairs,
+from iqa.auditor.grouping import (BURST, DUPLICATE, GUARANTEED_BITS, Frame, assign_groups, compatible, near_pairs,
                               pick_best)
-from auditor.phash import hamming
-from auditor.results import AuditResult
-from reports.csv_io import iter_rows, read_results
-from reports.culling import RejectsTargetError, reject_reason, write_rejects
+from iqa.auditor.phash import hamming
+from iqa.auditor.results import AuditResult
+from iqa.reports.csv_io import iter_rows, read_results
+from iqa.reports.culling import RejectsTargetError, reject_reason, write_rejects
 
 
 def _flip(h: int, bits: list[int]) -> int:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from auditor import imaging
+from iqa.auditor import imaging
 from tests.conftest import textured
 
 

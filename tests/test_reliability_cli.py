@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from auditor import exit_codes
+from iqa.auditor import exit_codes
 from iqa.cli import main
-from auditor.pipeline import AuditConfig, audit
-from reports.csv_io import read_results
+from iqa.auditor.pipeline import AuditConfig, audit
+from iqa.reports.csv_io import read_results
 from conftest import PYTHON, REPO_ROOT, FakeClassifier, save_image, textured
 from test_reliability_walk import DEPTH, _deep
 
@@ -64,7 +64,7 @@ def test_an_internal_error_is_not_flagged(tmp_path: Path, monkeypatch: pytest.Mo
     def bug(*_: object, **__: object) -> None:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr("auditor.check.judge", bug)
+    monkeypatch.setattr("iqa.auditor.check.judge", bug)
     result = _cli("check", str(tmp_path / "a.jpg"))
     assert result.exit_code == exit_codes.INTERNAL and "internal error" in result.stderr
     assert "Traceback" not in result.output
@@ -114,7 +114,7 @@ def test_in_process_decodes_have_the_per_file_time_limit(tmp_path: Path, monkeyp
                 time.sleep(0.01)
         return real(path, max_side)
 
-    import auditor.workers as workers
+    import iqa.auditor.workers as workers
 
     real = workers.open_image
     monkeypatch.setattr(workers, "open_image", stuck)
@@ -166,7 +166,7 @@ def test_api_script_without_main_guard_works(tmp_path: Path, subprocess_env: dic
         save_image(tmp_path / "p" / f"p{i}.jpg", seed=i) if (tmp_path / "p").is_dir() else (
             (tmp_path / "p").mkdir(), save_image(tmp_path / "p" / f"p{i}.jpg", seed=i))
     script = tmp_path / "script.py"
-    script.write_text("from auditor.pipeline import AuditConfig, audit\n"
+    script.write_text("from iqa.auditor.pipeline import AuditConfig, audit\n"
                       f"rows = list(audit([{str(tmp_path / 'p')!r}], AuditConfig(workers=2)))\n"
                       "print('ROWS', len(rows))\n")
     proc = subprocess.run([PYTHON, str(script)], env=subprocess_env, cwd=tmp_path, capture_output=True, text=True,

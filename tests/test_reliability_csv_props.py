@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.results import AuditResult
-from reports import csv_io
-from reports.csv_io import CsvFormatError, CsvResultWriter, owned_length, read_results
+from iqa.auditor.results import AuditResult
+from iqa.reports import csv_io
+from iqa.reports.csv_io import CsvFormatError, CsvResultWriter, owned_length, read_results
 
 # hostile text: any printable or control character, CSV and formula metacharacters, raw bytes
 _text = st.text(st.characters(blacklist_categories=("Cs",)) | st.sampled_from(list(',"\r\n\t=+-@\'')),

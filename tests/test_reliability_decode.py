@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from auditor.imaging import ImageLoadError, open_image
-from auditor.safe_open import UnsafeFileError, open_regular
+from iqa.auditor.imaging import ImageLoadError, open_image
+from iqa.auditor.safe_open import UnsafeFileError, open_regular
 from conftest import textured
 
 
@@ -85,8 +85,8 @@ def test_fifo_is_refused_without_blocking(tmp_path: Path, no_hang: None) -> None
         open_image(fifo)
     with pytest.raises(UnsafeFileError):
         open_regular(fifo)
-    from auditor.results import AuditResult
-    from reports.thumbnails import make_thumb
+    from iqa.auditor.results import AuditResult
+    from iqa.reports.thumbnails import make_thumb
 
     thumb = make_thumb(AuditResult(path="photo.jpg", status="ok", root=str(tmp_path)))
     assert "not a regular file" in thumb.error

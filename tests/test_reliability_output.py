@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from auditor import exit_codes
+from iqa.auditor import exit_codes
 from iqa.cli import main
-from auditor.results import CSV_COLUMNS, AuditResult
-from reports import csv_io
-from reports.csv_io import CsvNotOursError, CsvResultWriter, CsvWriteError, owned_length, read_results
+from iqa.auditor.results import CSV_COLUMNS, AuditResult
+from iqa.reports import csv_io
+from iqa.reports.csv_io import CsvNotOursError, CsvResultWriter, CsvWriteError, owned_length, read_results
 from conftest import save_image
 
 HEADER = ",".join(CSV_COLUMNS) + "\r\n"

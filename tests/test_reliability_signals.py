@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor import exit_codes
-from reports.csv_io import iter_rows
+from iqa.auditor import exit_codes
+from iqa.reports.csv_io import iter_rows
 from conftest import PYTHON, REPO_ROOT, save_image
 
 FILES = 120

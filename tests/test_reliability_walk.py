@@ -6,7 +6,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from auditor.walk import WalkStats, iter_image_files
+from iqa.auditor.walk import WalkStats, iter_image_files
 from conftest import save_image
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import NON_UTF8_NAME, MixedTree
 
-from auditor.pipeline import AuditConfig, audit
-from auditor.walk import iter_image_files, walk_root
+from iqa.auditor.pipeline import AuditConfig, audit
+from iqa.auditor.walk import iter_image_files, walk_root
 
 pytest.importorskip("fsspec")
 
@@ -112,7 +112,7 @@ def test_missing_keys_and_prefixes(s3_root: str) -> None:
 @pytest.mark.slow
 def test_s3_on_a_dask_local_cluster(s3_root: str, mixed_tree: MixedTree) -> None:
     pytest.importorskip("distributed")
-    from auditor.engine_dask import DaskBackend
+    from iqa.auditor.engine_dask import DaskBackend
 
     remote = _rows([s3_root], AuditConfig(), backend=DaskBackend(workers=2, batch_size=4))
     assert _without_root(remote) == _without_root(_local_rows(mixed_tree))

@@ -12,11 +12,11 @@ import cv2
 import numpy as np
 import pytest
 
-from auditor.results import AuditResult, AuditSummary, encode_patches
-from reports import plots
-from reports.html import write_audit_report
-from reports.thumbnails import draw_patch_map, make_thumb, patch_color
-from reports.training import per_class_rows, write_training_report
+from iqa.auditor.results import AuditResult, AuditSummary, encode_patches
+from iqa.reports import plots
+from iqa.reports.html import write_audit_report
+from iqa.reports.thumbnails import draw_patch_map, make_thumb, patch_color
+from iqa.reports.training import per_class_rows, write_training_report
 
 LABELS3 = ("blurry", "original", "sharp")
 
@@ -135,7 +135,7 @@ def test_plots_render_png_even_without_data() -> None:
 def test_svg_plots_are_well_formed_with_and_without_data() -> None:
     import xml.etree.ElementTree as ET
 
-    from reports import svg
+    from iqa.reports import svg
 
     ns = "{http://www.w3.org/2000/svg}"
     empty = [svg.label_counts_svg({}, 0), svg.probability_histogram_svg({}),
@@ -157,7 +157,7 @@ def test_svg_plots_are_well_formed_with_and_without_data() -> None:
 def test_worker_thumbnails_are_embedded_without_reading_the_file(photos: Path, tmp_path: Path) -> None:
     import cv2
 
-    from reports.html import AuditReportBuilder
+    from iqa.reports.html import AuditReportBuilder
 
     jpeg = cv2.imencode(".jpg", np.full((180, 240, 3), 90, np.uint8))[1].tobytes()
     row = ok_row(photos, "gone/never-there.jpg", "blurry", 0.9)
@@ -169,7 +169,7 @@ def test_worker_thumbnails_are_embedded_without_reading_the_file(photos: Path, t
 
 
 def test_the_audit_report_does_not_import_matplotlib() -> None:
-    code = "import sys, reports.html; assert 'matplotlib' not in sys.modules"
+    code = "import sys, iqa.reports.html; assert 'matplotlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1], timeout=60)
 
 
@@ -240,7 +240,7 @@ def test_count_axes_have_integer_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_svg_count_axes_have_integer_ticks() -> None:
     import xml.etree.ElementTree as ET
 
-    from reports import svg
+    from iqa.reports import svg
 
     for text in (svg.probability_histogram_svg({"blurry": np.array([0.9])}),
                  svg.sharpness_distribution_svg({"blurry": np.array([50.0, 60.0])})):
@@ -251,7 +251,7 @@ def test_svg_count_axes_have_integer_ticks() -> None:
 
 def test_a_file_in_several_sections_is_decoded_once_per_size(photos: Path, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from reports import thumbnails
+    from iqa.reports import thumbnails
 
     calls: list[tuple[str, int]] = []
     real = thumbnails.load_thumbnail
@@ -266,9 +266,9 @@ def test_a_file_in_several_sections_is_decoded_once_per_size(photos: Path, tmp_p
 
 def test_the_audit_job_shows_worker_thumbnails_without_reading_photos(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from auditor.pipeline import AuditConfig
+    from iqa.auditor.pipeline import AuditConfig
     from iqa.job import audit_to_folder
-    from reports import thumbnails
+    from iqa.reports import thumbnails
 
     root = tmp_path / "photos"
     root.mkdir()

@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from conftest import save_image
 
 from iqa.cli import main
-from auditor.results import AuditResult
-from reports.xmp import MARKER, verdict, write_sidecars
+from iqa.auditor.results import AuditResult
+from iqa.reports.xmp import MARKER, verdict, write_sidecars
 
 XMP = "{http://ns.adobe.com/xap/1.0/}"
 IQA = "{urn:x-iqa:culling:1}"

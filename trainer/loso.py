@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from trainer import metrics
-from trainer.calibrate import CalibrationPolicy, fit_bias
-from trainer.evaluate import ScoredImages, decide_with_bias, scene_of, take
+from iqa.trainer import metrics
+from iqa.trainer.calibrate import CalibrationPolicy, fit_bias
+from iqa.trainer.evaluate import ScoredImages, decide_with_bias, scene_of, take
 
 
 def leave_one_scene_out(val: ScoredImages, real: ScoredImages,

@@ -11,9 +11,9 @@ import click
 from iqa.commands.common import CLUSTER_LOST, FatalError, echo_err, model_opt, quiet_opt, url_root_arg
 
 if TYPE_CHECKING:  # pragma: no cover
-    from auditor.engine import Backend
-    from auditor.pipeline import AuditConfig
-    from auditor.results import AuditResult
+    from iqa.auditor.engine import Backend
+    from iqa.auditor.pipeline import AuditConfig
+    from iqa.auditor.results import AuditResult
     from iqa.job import AuditJob
 
 
@@ -51,11 +51,11 @@ def audit_command(roots: tuple[str, ...], out_dir: Path, model: str | None, work
     Unreadable files get an error row; they do not change the exit status.
     """
     if workers != 1:  # the workers' libraries load in the fork server while this process imports its own
-        from auditor.startup import start_fork_server
+        from iqa.auditor.startup import start_fork_server
 
         start_fork_server()
-    from auditor.engine import available_cores
-    from auditor.pipeline import AuditConfig
+    from iqa.auditor.engine import available_cores
+    from iqa.auditor.pipeline import AuditConfig
     from iqa.commands import cull
 
     if scheduler is not None and engine != "dask":
@@ -76,8 +76,8 @@ def audit_command(roots: tuple[str, ...], out_dir: Path, model: str | None, work
 
 
 def _dask_backend(scheduler: str | None, config: AuditConfig) -> Backend:
-    from auditor.engine_dask import DaskBackend
-    from auditor.workers import init_worker
+    from iqa.auditor.engine_dask import DaskBackend
+    from iqa.auditor.workers import init_worker
 
     return DaskBackend(scheduler=scheduler, workers=config.workers, timeout=config.file_timeout,
                        initializer=init_worker)
@@ -109,15 +109,15 @@ class _Progress:
 def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, resume: bool, quiet: bool,
               report: bool, groups: bool = True, backend: Backend | None = None) -> AuditJob:
     """Run the job, map its errors to exit statuses and print its summary (shared by audit and demo)."""
-    from auditor import exit_codes
-    from auditor.engine_dask import ClusterError, ClusterLostError
-    from auditor.model import ModelError
-    from auditor.pipeline import AuditConfigError
-    from auditor.walk import printable
+    from iqa.auditor import exit_codes
+    from iqa.auditor.engine_dask import ClusterError, ClusterLostError
+    from iqa.auditor.model import ModelError
+    from iqa.auditor.pipeline import AuditConfigError
+    from iqa.auditor.walk import printable
     from iqa.job import CSV_NAME, audit_to_folder
-    from reports.csv_io import CsvFormatError, CsvLockedError, CsvNotOursError, CsvWriteError
-    from reports.outdir import OutputError
-    from reports.sidecar import SettingsMismatchError
+    from iqa.reports.csv_io import CsvFormatError, CsvLockedError, CsvNotOursError, CsvWriteError
+    from iqa.reports.outdir import OutputError
+    from iqa.reports.sidecar import SettingsMismatchError
 
     shown = printable(str(out_dir / CSV_NAME))
     try:
@@ -158,13 +158,13 @@ def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, res
 
 def _shown(exc: BaseException) -> str:
     """An exception's message with control characters escaped (it may hold a hostile path)."""
-    from auditor.walk import printable
+    from iqa.auditor.walk import printable
 
     return printable(str(exc))
 
 
 def _print_summary(job: AuditJob) -> None:
-    from auditor.walk import printable
+    from iqa.auditor.walk import printable
 
     summary = job.summary
     echo_err(f"\naudited {summary.audited} files in {summary.seconds:.1f} s ({summary.files_per_second:.1f} files/s);"
@@ -188,9 +188,9 @@ def _print_summary(job: AuditJob) -> None:
 @quiet_opt
 def demo_command(out_dir: Path, model: str | None, workers: int, quiet: bool) -> None:
     """Build a small folder of sample photos (some degraded, one broken) and audit it."""
-    from auditor.pipeline import AuditConfig
-    from auditor.walk import printable
-    from dataset.demo import DemoError, build_demo_folder
+    from iqa.auditor.pipeline import AuditConfig
+    from iqa.auditor.walk import printable
+    from iqa.dataset.demo import DemoError, build_demo_folder
 
     try:
         photos = build_demo_folder(out_dir / "photos")

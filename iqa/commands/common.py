@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from auditor import exit_codes
+from iqa.auditor import exit_codes
 
 # Exit statuses: auditor/exit_codes.py (the README's table).
 USAGE_OR_MODEL_ERROR = exit_codes.USAGE
@@ -41,7 +41,7 @@ class _RootOrUrl(click.ParamType):
     name = "root"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from auditor.walk import is_url
+        from iqa.auditor.walk import is_url
 
         if isinstance(value, str) and is_url(value):
             return value
