@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.labels import BLURRY, LABELS, ORIGINAL, SHARP
+from iqa.auditor.labels import BLURRY, LABELS, ORIGINAL, SHARP
 
 __all__ = ["LABELS", "BLURRY", "ORIGINAL", "SHARP", "audit", "audit_dataframe", "AuditResult", "AuditConfig"]
 __version__ = "0.1.0"
 
 _LAZY = {
-    "audit": "auditor.pipeline",
-    "audit_dataframe": "auditor.pipeline",
-    "AuditConfig": "auditor.pipeline",
-    "AuditResult": "auditor.results",
+    "audit": "iqa.auditor.pipeline",
+    "audit_dataframe": "iqa.auditor.pipeline",
+    "AuditConfig": "iqa.auditor.pipeline",
+    "AuditResult": "iqa.auditor.results",
 }
 
 

@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from auditor.labels import BLURRY, LABELS
-from auditor.pipeline import AuditConfig, LogitsModel, audit
-from auditor.results import AuditResult
+from iqa.auditor.labels import BLURRY, LABELS
+from iqa.auditor.pipeline import AuditConfig, LogitsModel, audit
+from iqa.auditor.results import AuditResult
 
 # Below this many files the pool's start-up costs more than it saves.
 IN_PROCESS_MAX_FILES = 16

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from auditor.labels import LABELS
+from iqa.auditor.labels import LABELS
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int = len(LABELS)) -> np.ndarray:

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from auditor.labels import LABELS
-from auditor.model_meta import ModelError, ModelMeta, read_model_meta
-from auditor.patches import PatchPolicy
+from iqa.auditor.labels import LABELS
+from iqa.auditor.model_meta import ModelError, ModelMeta, read_model_meta
+from iqa.auditor.patches import PatchPolicy
 
 __all__ = ["ModelError", "ModelInfo", "PatchClassifier", "load_model_info", "default_model_path", "metadata_path",
            "aggregate", "decide", "softmax", "blur_margin", "sharpest_patches"]
@@ -30,7 +30,7 @@ DEFAULT_MODEL_NAME = "default.tflite"
 
 def default_model_path() -> Path:
     """Path of the model shipped in the ``models`` package."""
-    return Path(str(resources.files("models").joinpath(DEFAULT_MODEL_NAME)))
+    return Path(str(resources.files("iqa.models").joinpath(DEFAULT_MODEL_NAME)))
 
 
 def metadata_path(model_path: str | Path) -> Path:

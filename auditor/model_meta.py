@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from auditor.patches import PatchPolicy
+from iqa.auditor.patches import PatchPolicy
 
 AGGREGATION_RULE = "softmax(mean logits of the keep_fraction least-blurry patches + bias)"
 

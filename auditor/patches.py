@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from auditor.defaults import PATCH_SIZE, TRAINING_PATCH_COUNT
+from iqa.auditor.defaults import PATCH_SIZE, TRAINING_PATCH_COUNT
 
 
 @dataclass(frozen=True)

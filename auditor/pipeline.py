@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from auditor.engine import Backend, local_backend, resolve_workers
-from auditor.labels import BLURRY
-from auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
-from auditor.results import ERROR, OK, AuditResult, encode_patches
-from auditor.walk import iter_image_files, require_roots
-from auditor.workers import Analysis, Task, analyse_file, init_worker, timed_out
+from iqa.auditor.engine import Backend, local_backend, resolve_workers
+from iqa.auditor.labels import BLURRY
+from iqa.auditor.model import ModelError, ModelInfo, PatchClassifier, aggregate, decide, load_model_info, softmax
+from iqa.auditor.results import ERROR, OK, AuditResult, encode_patches
+from iqa.auditor.walk import iter_image_files, require_roots
+from iqa.auditor.workers import Analysis, Task, analyse_file, init_worker, timed_out
 
 __all__ = ["AuditConfig", "audit", "audit_dataframe"]
 
@@ -206,6 +206,6 @@ def audit_dataframe(roots: Iterable[str | os.PathLike[str]], config: AuditConfig
     """
     import pandas as pd
 
-    from auditor.results import CSV_COLUMNS
+    from iqa.auditor.results import CSV_COLUMNS
 
     return pd.DataFrame([r.as_dict() for r in audit(roots, config)], columns=list(CSV_COLUMNS))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.labels import LABELS
+from iqa.auditor.labels import LABELS
 
 ColumnType = type  # int, float or str: how the CSV writes and parses the cells
 

@@ -5,8 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from auditor.labels import LABELS
-from auditor.registry import CLASSIFIER, check_columns
+from iqa.auditor.labels import LABELS
+from iqa.auditor.registry import CLASSIFIER, check_columns
 
 OK = "ok"
 ERROR = "error"

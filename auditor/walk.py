@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 
-from auditor.imaging import IMAGE_EXTENSIONS
+from iqa.auditor.imaging import IMAGE_EXTENSIONS
 
 SNIFF_BYTES = 32
 

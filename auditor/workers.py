@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from auditor.engine import describe as _describe
-from auditor.imaging import ImageLoadError, open_image
-from auditor.patches import PatchPolicy, select_patches
-from auditor.registry import measure_all
-from auditor.sharpness import laplacian_variance
+from iqa.auditor.engine import describe as _describe
+from iqa.auditor.imaging import ImageLoadError, open_image
+from iqa.auditor.patches import PatchPolicy, select_patches
+from iqa.auditor.registry import measure_all
+from iqa.auditor.sharpness import laplacian_variance
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ _MODELS: dict[str, Any] = {}
 def _worker_model(path: str) -> Any:
     """One interpreter per worker process, loaded on its first file."""
     if path not in _MODELS:
-        from auditor.model import PatchClassifier
+        from iqa.auditor.model import PatchClassifier
 
         _MODELS[path] = PatchClassifier(path, num_threads=1)
     return _MODELS[path]

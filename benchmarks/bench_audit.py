@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import interleaved_rounds  # noqa: E402
 from make_photos import DEFAULT_COUNT, DEFAULT_SOURCE, ensure_photos  # noqa: E402
 
-from auditor.imaging import open_image  # noqa: E402
-from auditor.walk import iter_image_files  # noqa: E402
+from iqa.auditor.imaging import open_image  # noqa: E402
+from iqa.auditor.walk import iter_image_files  # noqa: E402
 
 MAX_SIDE = 1024
 TARGET_VS_DECODE = 0.8
@@ -65,7 +65,7 @@ def decode_floor(files: list[str], workers: int, method: str) -> Contender:
 
 
 def full_audit(folder: Path, workers: int) -> Contender:
-    from auditor.pipeline import AuditConfig, audit
+    from iqa.auditor.pipeline import AuditConfig, audit
 
     config = AuditConfig(workers=workers, max_side=MAX_SIDE)
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from auditor.model import PatchClassifier, default_model_path, load_model_info
+from iqa.auditor.model import PatchClassifier, default_model_path, load_model_info
 
 
 def per_patch_ms(fn: Callable[[np.ndarray], object], x: np.ndarray, seconds: float) -> float:

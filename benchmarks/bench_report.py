@@ -18,9 +18,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditor.labels import LABELS  # noqa: E402
-from auditor.results import AuditResult, AuditSummary, encode_patches  # noqa: E402
-from reports.html import write_audit_report  # noqa: E402
+from iqa.auditor.labels import LABELS  # noqa: E402
+from iqa.auditor.results import AuditResult, AuditSummary, encode_patches  # noqa: E402
+from iqa.reports.html import write_audit_report  # noqa: E402
 
 PHOTOS = 12
 SIZE = (1024, 768)  # analysis scale (w, h) of the generated photos

@@ -20,11 +20,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditor.model import load_model_info, sharpest_patches, softmax  # noqa: E402
-from auditor.workers import Task, analyse_file  # noqa: E402
-from trainer.calibrate import fit_bias  # noqa: E402
-from trainer.data import ImageItem, list_items  # noqa: E402
-from trainer.evaluate import ScoredImages, summarize  # noqa: E402
+from iqa.auditor.model import load_model_info, sharpest_patches, softmax  # noqa: E402
+from iqa.auditor.workers import Task, analyse_file  # noqa: E402
+from iqa.trainer.calibrate import fit_bias  # noqa: E402
+from iqa.trainer.data import ImageItem, list_items  # noqa: E402
+from iqa.trainer.evaluate import ScoredImages, summarize  # noqa: E402
 
 PatchLogits = list[tuple[ImageItem, np.ndarray, float]]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 import time
 
-from auditor.patches import PatchPolicy
-from trainer.model import ModelConfig, build_model
-from trainer.train import TrainConfig, train
+from iqa.auditor.patches import PatchPolicy
+from iqa.trainer.model import ModelConfig, build_model
+from iqa.trainer.train import TrainConfig, train
 
 CANDIDATES = {
     "p64_w16_s2": (PatchPolicy(64, 16), ModelConfig(64, width=16, stem_stride=2)),

@@ -15,14 +15,14 @@ from typing import Callable, Iterable, Iterator
 import cv2
 import numpy as np
 
-from auditor.defaults import MAX_SIDE
-from auditor.engine import Backend, local_backend, running
-from auditor.imaging import ImageLoadError, open_image
-from auditor.labels import LABELS
-from dataset.cifar import iter_cifar
-from dataset.manifest import PARAM_COLUMNS, SEED_LAYOUT, SEED_LAYOUT_BLUR, SPLITS, write_manifest
-from dataset.recipes import VARIANTS, crisp_source, make_variant
-from dataset.ranges import RANGES, DegradationRanges
+from iqa.auditor.defaults import MAX_SIDE
+from iqa.auditor.engine import Backend, local_backend, running
+from iqa.auditor.imaging import ImageLoadError, open_image
+from iqa.auditor.labels import LABELS
+from iqa.dataset.cifar import iter_cifar
+from iqa.dataset.manifest import PARAM_COLUMNS, SEED_LAYOUT, SEED_LAYOUT_BLUR, SPLITS, write_manifest
+from iqa.dataset.recipes import VARIANTS, crisp_source, make_variant
+from iqa.dataset.ranges import RANGES, DegradationRanges
 
 
 
@@ -63,7 +63,7 @@ class BuildReport:
 def list_sources(dirs: Iterable[str | Path], cifar: str | Path | None = None,
                  cifar_limit: int | None = None) -> list[Source]:
     """Photo files under ``dirs`` (recursive, sorted) then CIFAR-10 images from ``cifar``."""
-    from auditor.walk import iter_image_files
+    from iqa.auditor.walk import iter_image_files
 
     sources = []
     for i, root in enumerate(dirs):

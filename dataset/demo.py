@@ -53,7 +53,7 @@ def sample_photos() -> list[Path]:
 
 def degradations(seed: int = 0) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     """Name -> function of the degraded copies (fixed parameters, deterministic)."""
-    from dataset import degrade
+    from iqa.dataset import degrade
 
     rng = np.random.default_rng(seed)
     shake = degrade.shake_kernel(rng, 15)
@@ -66,7 +66,7 @@ def degradations(seed: int = 0) -> dict[str, Callable[[np.ndarray], np.ndarray]]
 
 
 def _load_rgb(path: Path) -> np.ndarray:
-    from auditor.imaging import open_image
+    from iqa.auditor.imaging import open_image
 
     return open_image(path).pixels
 

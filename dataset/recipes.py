@@ -10,10 +10,10 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from auditor.imaging import rescale
-from auditor.labels import BLURRY, ORIGINAL, SHARP
-from dataset import degrade
-from dataset.ranges import RANGES, DegradationRanges, Range
+from iqa.auditor.imaging import rescale
+from iqa.auditor.labels import BLURRY, ORIGINAL, SHARP
+from iqa.dataset import degrade
+from iqa.dataset.ranges import RANGES, DegradationRanges, Range
 
 Params = dict[str, Any]
 Recipe = Callable[[np.ndarray, np.random.Generator, DegradationRanges], tuple[np.ndarray, Params]]

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from auditor.engine import Backend, running
-from auditor.labels import LABELS
-from auditor.model import ModelInfo, load_model_info
-from auditor.pipeline import AuditConfig, audit
-from auditor.results import AuditResult, AuditSummary
-from auditor.walk import iter_image_files, walk_order_key, walk_root
-from auditor import __version__
-from reports import csv_io, sidecar
+from iqa.auditor.engine import Backend, running
+from iqa.auditor.labels import LABELS
+from iqa.auditor.model import ModelInfo, load_model_info
+from iqa.auditor.pipeline import AuditConfig, audit
+from iqa.auditor.results import AuditResult, AuditSummary
+from iqa.auditor.walk import iter_image_files, walk_order_key, walk_root
+from iqa.auditor import __version__
+from iqa.reports import csv_io, sidecar
 
 CSV_NAME = "audit.csv"
 REPORT_NAME = "report.html"
@@ -162,13 +162,13 @@ def _tally_and_sort(csv_path: Path, roots: tuple[str, ...]) -> tuple[int, int, d
 
 def _write_report(csv_path: Path, html_path: Path, summary: AuditSummary, info: ModelInfo,
                   warnings: list[str]) -> Path:
-    from reports.minimal import write_minimal_report
+    from iqa.reports.minimal import write_minimal_report
 
     def rows() -> Iterator[AuditResult]:
         return (csv_io.row_to_result(row) for row in csv_io.iter_rows(csv_path))
 
     try:
-        from reports.html import write_audit_report
+        from iqa.reports.html import write_audit_report
     except ImportError:  # jinja2 or matplotlib missing: the plain report needs neither
         return write_minimal_report(rows(), html_path, summary)
     try:

@@ -22,8 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from auditor.results import COLUMN_TYPES, CSV_COLUMNS, AuditResult
-from reports.atomic import atomic_output
+from iqa.auditor.results import COLUMN_TYPES, CSV_COLUMNS, AuditResult
+from iqa.reports.atomic import atomic_output
 
 try:
     import fcntl

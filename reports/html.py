@@ -39,11 +39,11 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from auditor.labels import BLURRY, LABELS, SHARP
-from auditor.results import AuditResult, AuditSummary
-from reports import plots
-from reports.atomic import atomic_output
-from reports.thumbnails import SMALL_SIDE, THUMB_SIDE, legend_gradient, make_thumb, png_data_uri
+from iqa.auditor.labels import BLURRY, LABELS, SHARP
+from iqa.auditor.results import AuditResult, AuditSummary
+from iqa.reports import plots
+from iqa.reports.atomic import atomic_output
+from iqa.reports.thumbnails import SMALL_SIDE, THUMB_SIDE, legend_gradient, make_thumb, png_data_uri
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 FLAGGED_LABELS: tuple[str, ...] = (BLURRY, SHARP)

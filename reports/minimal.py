@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from auditor.results import AuditResult, AuditSummary
-from reports.atomic import atomic_output
+from iqa.auditor.results import AuditResult, AuditSummary
+from iqa.reports.atomic import atomic_output
 
 _STYLE = ("body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
           "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}")

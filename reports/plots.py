@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from auditor.labels import LABELS
+from iqa.auditor.labels import LABELS
 
 LABEL_COLORS: dict[str, str] = {"blurry": "#d1495b", "original": "#2e86ab", "sharp": "#8e5cc4"}
 ERROR_COLOR = "#8a8f98"

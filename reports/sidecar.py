@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from auditor.results import CSV_COLUMNS, CSV_SCHEMA_VERSION
-from reports.atomic import atomic_output
+from iqa.auditor.results import CSV_COLUMNS, CSV_SCHEMA_VERSION
+from iqa.reports.atomic import atomic_output
 
 SCHEMA = "iqa-audit-csv"
 

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from auditor.imaging import ImageLoadError, open_image
-from auditor.results import AuditResult, decode_patches
+from iqa.auditor.imaging import ImageLoadError, open_image
+from iqa.auditor.results import AuditResult, decode_patches
 
 THUMB_SIDE = 240
 SMALL_SIDE = 96

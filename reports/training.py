@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from auditor.labels import LABELS
-from auditor.metrics import per_class
-from reports import plots
-from reports.html import template_environment, write_text_atomic
-from reports.thumbnails import png_data_uri
+from iqa.auditor.labels import LABELS
+from iqa.auditor.metrics import per_class
+from iqa.reports import plots
+from iqa.reports.html import template_environment, write_text_atomic
+from iqa.reports.thumbnails import png_data_uri
 
 MISCLASSIFIED_CAP = 48
 Misclassified = tuple[np.ndarray, str, str, float]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.atomic import atomic_output
+from iqa.reports.atomic import atomic_output
 
 
 def test_success_replaces_the_file_with_ordinary_permissions(tmp_path: Path) -> None:

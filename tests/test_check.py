@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import PYTHON, REPO_ROOT, FakeClassifier, save_image
 
-from auditor.check import CheckConfig, CheckReport, judge, run_check
+from iqa.auditor.check import CheckConfig, CheckReport, judge, run_check
 from iqa.cli import main
-from auditor.results import AuditResult
+from iqa.auditor.results import AuditResult
 
 
 @pytest.fixture
@@ -125,7 +125,7 @@ def test_pre_commit_hook_matches_every_image_extension() -> None:
     import re
 
     yaml = pytest.importorskip("yaml")
-    from auditor.imaging import IMAGE_EXTENSIONS
+    from iqa.auditor.imaging import IMAGE_EXTENSIONS
 
     hooks = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
     hook = next(h for h in hooks if h["id"] == "iqa-check")

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from conftest import PYTHON, REPO_ROOT, MixedTree, save_image
 
 from iqa.cli import main
-from auditor.results import CSV_COLUMNS
-from reports.csv_io import read_results
+from iqa.auditor.results import CSV_COLUMNS
+from iqa.reports.csv_io import read_results
 
 
 def _raw_rows(path: Path) -> list[dict[str, str]]:
@@ -124,8 +124,8 @@ def test_training_commands_are_registered() -> None:
 
 
 def test_minimal_report_escapes_everything(tmp_path: Path) -> None:
-    from auditor.results import AuditResult, AuditSummary
-    from reports.minimal import write_minimal_report
+    from iqa.auditor.results import AuditResult, AuditSummary
+    from iqa.reports.minimal import write_minimal_report
 
     rows = [AuditResult(path="<script>alert(1)</script>" + os.fsdecode(b"\xff") + ".jpg", status="error",
                         error="<b>bad</b>", root="/r&d")]
@@ -138,7 +138,7 @@ def test_minimal_report_escapes_everything(tmp_path: Path) -> None:
 
 def test_report_failure_falls_back_to_the_minimal_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                          mixed_tree: MixedTree) -> None:
-    html_module = pytest.importorskip("reports.html")
+    html_module = pytest.importorskip("iqa.reports.html")
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("template exploded")

@@ -9,13 +9,13 @@ import pytest
 from click.testing import CliRunner
 from conftest import save_image
 
-from auditor import defaults, imaging
-from auditor.model import default_model_path, load_model_info, metadata_path
-from auditor.model_meta import ModelError, ModelMeta, read_model_meta, write_model_meta
-from auditor.patches import PatchPolicy
+from iqa.auditor import defaults, imaging
+from iqa.auditor.model import default_model_path, load_model_info, metadata_path
+from iqa.auditor.model_meta import ModelError, ModelMeta, read_model_meta, write_model_meta
+from iqa.auditor.patches import PatchPolicy
 from iqa.cli import main
-from reports.csv_io import read_results
-from reports.sidecar import read_sidecar, sidecar_path
+from iqa.reports.csv_io import read_results
+from iqa.reports.sidecar import read_sidecar, sidecar_path
 
 SHIPPED_JSON = metadata_path(default_model_path())
 

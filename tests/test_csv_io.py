@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.results import CSV_COLUMNS, AuditResult
-from reports import csv_io
-from reports.csv_io import CsvFormatError, CsvLockedError, CsvResultWriter, neutralise, read_done, read_results, restore
+from iqa.auditor.results import CSV_COLUMNS, AuditResult
+from iqa.reports import csv_io
+from iqa.reports.csv_io import CsvFormatError, CsvLockedError, CsvResultWriter, neutralise, read_done, read_results, restore
 
 HOSTILE = ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx", "'=already", "'plain", "a,b\"c", "line\nbreak",
            "<b>x</b>", "café ☕", os.fsdecode(b"raw-\xff.jpg"), "normal.jpg", ""]

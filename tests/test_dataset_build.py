@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from iqa.cli import main
-from auditor.imaging import open_image
-from auditor.labels import LABELS
-from dataset.build import BuildConfig, build_dataset, list_sources
-from dataset.cifar import iter_cifar
-from dataset.manifest import MANIFEST_COLUMNS
+from iqa.auditor.imaging import open_image
+from iqa.auditor.labels import LABELS
+from iqa.dataset.build import BuildConfig, build_dataset, list_sources
+from iqa.dataset.cifar import iter_cifar
+from iqa.dataset.manifest import MANIFEST_COLUMNS
 
 skdata = pytest.importorskip("skimage.data")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from auditor.sharpness import laplacian_variance
-from dataset import degrade
-from dataset.recipes import VARIANTS, make_variant, nuisances
-from dataset.ranges import RANGES
+from iqa.auditor.sharpness import laplacian_variance
+from iqa.dataset import degrade
+from iqa.dataset.recipes import VARIANTS, make_variant, nuisances
+from iqa.dataset.ranges import RANGES
 
 skdata = pytest.importorskip("skimage.data")
 

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from auditor import engine
-from auditor.engine import InProcess, ProcessPool, available_cores, local_backend, resolve_workers, running
+from iqa.auditor import engine
+from iqa.auditor.engine import InProcess, ProcessPool, available_cores, local_backend, resolve_workers, running
 
 HANGS, DIES = 3, 5
 

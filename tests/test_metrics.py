@@ -6,13 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from auditor.metrics import (balanced_accuracy, best_threshold_accuracy, confusion_matrix, macro_f1, per_class,
+from iqa.auditor.metrics import (balanced_accuracy, best_threshold_accuracy, confusion_matrix, macro_f1, per_class,
                              roc_auc)
-from reports.training import per_class_rows
-from trainer import metrics as trainer_metrics
-from trainer.calibrate import fit_bias
-from trainer.data import ImageItem
-from trainer.evaluate import ScoredImages
+from iqa.reports.training import per_class_rows
+from iqa.trainer import metrics as trainer_metrics
+from iqa.trainer.calibrate import fit_bias
+from iqa.trainer.data import ImageItem
+from iqa.trainer.evaluate import ScoredImages
 
 # true: 3 blurry, 2 original, 1 sharp; one blurry taken for original, one original for sharp
 TRUE = [0, 0, 0, 1, 1, 2]

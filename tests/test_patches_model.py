@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from auditor.model import aggregate, decide, sharpest_patches, softmax
-from auditor.patches import PatchPolicy, select_patches
+from iqa.auditor.model import aggregate, decide, sharpest_patches, softmax
+from iqa.auditor.patches import PatchPolicy, select_patches
 
 
 def _textured_left_flat_right(h: int = 256, w: int = 512) -> np.ndarray:

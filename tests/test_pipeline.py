@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from conftest import PYTHON, FakeClassifier, MixedTree
 
-from auditor.model import ModelError, load_model_info
-from auditor.patches import PatchPolicy
-from auditor.pipeline import AuditConfig, audit, audit_dataframe
-from auditor.engine import ProcessPool
-from auditor.workers import Task, analyse_file, init_worker, timed_out
-from auditor.results import CSV_COLUMNS, decode_patches
-from auditor.walk import iter_image_files
+from iqa.auditor.model import ModelError, load_model_info
+from iqa.auditor.patches import PatchPolicy
+from iqa.auditor.pipeline import AuditConfig, audit, audit_dataframe
+from iqa.auditor.engine import ProcessPool
+from iqa.auditor.workers import Task, analyse_file, init_worker, timed_out
+from iqa.auditor.results import CSV_COLUMNS, decode_patches
+from iqa.auditor.walk import iter_image_files
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_audit_dataframe_columns(photo_dir) -> None:
 
 
 def test_importing_the_pipeline_stays_light() -> None:
-    code = ("import sys, auditor.pipeline, auditor.check, reports.csv_io; "
+    code = ("import sys, iqa.auditor.pipeline, iqa.auditor.check, iqa.reports.csv_io; "
             "heavy = {'pandas', 'matplotlib', 'tensorflow', 'jinja2'} & set(sys.modules); "
             "assert not heavy, heavy")
     subprocess.run([PYTHON, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1], timeout=60)
@@ -138,7 +138,7 @@ def test_stopping_early_shuts_the_pool_down(photo_dir) -> None:
 
 def test_pool_works_when_the_script_comes_from_stdin(photo_dir, subprocess_env: dict[str, str]) -> None:
     root = photo_dir(4)
-    script = ("from auditor.pipeline import AuditConfig, audit\n"
+    script = ("from iqa.auditor.pipeline import AuditConfig, audit\n"
               f"print(sorted({{r.status for r in audit([{str(root)!r}], AuditConfig(workers=2))}}))\n")
     proc = subprocess.run([PYTHON, "-"], input=script, env=subprocess_env, cwd=Path(__file__).resolve().parents[1],
                           capture_output=True, text=True, timeout=120)

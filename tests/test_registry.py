@@ -6,23 +6,23 @@ from pathlib import Path
 
 from conftest import PYTHON, REPO_ROOT, save_image
 
-from auditor.registry import CHECKS, CLASSIFIER, check_columns
-from auditor.results import CSV_COLUMNS, AuditResult
+from iqa.auditor.registry import CHECKS, CLASSIFIER, check_columns
+from iqa.auditor.results import CSV_COLUMNS, AuditResult
 
 # A process that registers a made-up check before anything reads the registry, audits a folder into a
 # CSV, reads it back and prints what it found.
 _SCRIPT = """
 import sys
 import numpy as np
-from auditor import registry
+from iqa.auditor import registry
 
 def mean_level(pixels):
     return {"mean_level": float(pixels.mean()), "dark": "yes" if pixels.mean() < 128 else "no"}
 
 registry.CHECKS = registry.CHECKS + (registry.Check("level", {"mean_level": float, "dark": str}, mean_level),)
-from auditor.pipeline import AuditConfig, audit
-from auditor.results import CSV_COLUMNS
-from reports.csv_io import read_results, write_results
+from iqa.auditor.pipeline import AuditConfig, audit
+from iqa.auditor.results import CSV_COLUMNS
+from iqa.reports.csv_io import read_results, write_results
 
 results = list(audit([sys.argv[1]], AuditConfig(workers=1)))
 write_results(sys.argv[2], results)
@@ -34,7 +34,7 @@ print(back == results)
 
 
 def expected_mean(path: Path) -> float:
-    from auditor.imaging import open_image
+    from iqa.auditor.imaging import open_image
 
     return round(float(open_image(path).pixels.mean()), 1)
 

@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from auditor.results import AuditResult, AuditSummary, encode_patches
-from reports.html import write_audit_report
-from reports.training import write_training_report
+from iqa.auditor.results import AuditResult, AuditSummary, encode_patches
+from iqa.reports.html import write_audit_report
+from iqa.reports.training import write_training_report
 
 pytestmark = pytest.mark.browser
 

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from auditor.results import AuditResult, AuditSummary, encode_patches
-from reports import plots
-from reports.html import write_audit_report
-from reports.thumbnails import draw_patch_map, make_thumb, patch_color
-from reports.training import per_class_rows, write_training_report
+from iqa.auditor.results import AuditResult, AuditSummary, encode_patches
+from iqa.reports import plots
+from iqa.reports.html import write_audit_report
+from iqa.reports.thumbnails import draw_patch_map, make_thumb, patch_color
+from iqa.reports.training import per_class_rows, write_training_report
 
 LABELS3 = ("blurry", "original", "sharp")
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import PYTHON, REPO_ROOT
 from PIL import Image
 
-from reports.csv_io import iter_rows, read_results
+from iqa.reports.csv_io import iter_rows, read_results
 
 N_FILES = 60
 
@@ -41,7 +41,7 @@ def _audit_cmd(root: Path, out: Path, *extra: str) -> list[str]:
 # the test kills it, however fast the machine (in-process, so --workers 1).
 _BLOCKING_AUDIT = """
 import sys, threading
-import auditor.pipeline as pipeline
+import iqa.auditor.pipeline as pipeline
 real = pipeline.analyse_file
 def analyse_or_block(task):
     if task.path.endswith(sys.argv[1]):

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from auditor.labels import LABELS
-from auditor.model import PatchClassifier, aggregate, default_model_path, load_model_info, metadata_path
-from auditor.patches import select_patches
-from dataset import degrade
+from iqa.auditor.labels import LABELS
+from iqa.auditor.model import PatchClassifier, aggregate, default_model_path, load_model_info, metadata_path
+from iqa.auditor.patches import select_patches
+from iqa.dataset import degrade
 
 skdata = pytest.importorskip("skimage.data")
 

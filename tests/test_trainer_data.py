@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from conftest import save_image
 
-from dataset.manifest import MANIFEST_COLUMNS, ManifestError, read_manifest, write_manifest
-from trainer.data import ImageItem, list_items
+from iqa.dataset.manifest import MANIFEST_COLUMNS, ManifestError, read_manifest, write_manifest
+from iqa.trainer.data import ImageItem, list_items
 
 
 def test_labelled_folders_take_the_nearest_label_folder(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from iqa.cli import main
-from auditor.labels import LABELS
+from iqa.auditor.labels import LABELS
 
 pytestmark = [pytest.mark.tf, pytest.mark.slow]
 pytest.importorskip("tensorflow")

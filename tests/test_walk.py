@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import MixedTree, save_image
 
-from auditor.walk import display_path, iter_image_files, printable, sniff_image, walk_order_key
+from iqa.auditor.walk import display_path, iter_image_files, printable, sniff_image, walk_order_key
 
 
 def _paths(roots: list, **kwargs: bool) -> list[str]:

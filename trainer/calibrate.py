@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trainer import metrics
-from trainer.evaluate import ScoredImages, decide_with_bias
+from iqa.trainer import metrics
+from iqa.trainer.evaluate import ScoredImages, decide_with_bias
 
 GRID = np.round(np.arange(-4.0, 4.0001, 0.05), 4)
 

@@ -7,12 +7,12 @@ from typing import Callable
 
 import numpy as np
 
-from auditor.engine import Backend, local_backend, running
-from auditor.defaults import MAX_SIDE
-from auditor.imaging import ImageLoadError, open_image
-from auditor.labels import LABELS
-from auditor.patches import PatchPolicy, select_patches
-from dataset.manifest import IMAGE_LEVEL_ONLY_VARIANTS, manifest_hash, manifest_path, read_manifest
+from iqa.auditor.engine import Backend, local_backend, running
+from iqa.auditor.defaults import MAX_SIDE
+from iqa.auditor.imaging import ImageLoadError, open_image
+from iqa.auditor.labels import LABELS
+from iqa.auditor.patches import PatchPolicy, select_patches
+from iqa.dataset.manifest import IMAGE_LEVEL_ONLY_VARIANTS, manifest_hash, manifest_path, read_manifest
 
 __all__ = ["ImageItem", "PatchData", "list_items", "manifest_hash", "extract_patches", "load_split_patches"]
 
@@ -44,7 +44,7 @@ def list_items(root: str | Path, split: str | None = None) -> list[ImageItem]:
     root = Path(root)
     if manifest_path(root).is_file():
         return [ImageItem(root / r["file"], r["label"], r["variant"]) for r in read_manifest(root, split)]
-    from auditor.walk import iter_image_files
+    from iqa.auditor.walk import iter_image_files
 
     base = root / split if split and (root / split).is_dir() else root
     items = []

@@ -12,10 +12,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from auditor.labels import LABELS
-from auditor.model import blur_margin, load_model_info
-from trainer import metrics
-from trainer.data import ImageItem, list_items
+from iqa.auditor.labels import LABELS
+from iqa.auditor.model import blur_margin, load_model_info
+from iqa.trainer import metrics
+from iqa.trainer.data import ImageItem, list_items
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class ScoredImages:
 def score_items(items: list[ImageItem], model_path: str | Path | None = None, workers: int = 0,
                 progress: Callable[[int], None] | None = None) -> ScoredImages:
     """Run the auditor (LiteRT, int8) on each item; unreadable images are dropped and counted."""
-    from auditor.pipeline import AuditConfig, audit
+    from iqa.auditor.pipeline import AuditConfig, audit
 
     info = load_model_info(model_path)
     by_path = {str(it.path.resolve()): it for it in items}

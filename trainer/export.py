@@ -9,13 +9,13 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from auditor.labels import LABELS
-from auditor.model import PatchClassifier, metadata_path
-from auditor.model_meta import Aggregation, ModelMeta, write_model_meta
-from trainer.calibrate import CalibrationPolicy, fit_bias
-from trainer.data import list_items, load_split_patches, manifest_hash
-from trainer.evaluate import ScoredImages, score_items, summarize
-from trainer.train import MODEL_FILE, load_train_config
+from iqa.auditor.labels import LABELS
+from iqa.auditor.model import PatchClassifier, metadata_path
+from iqa.auditor.model_meta import Aggregation, ModelMeta, write_model_meta
+from iqa.trainer.calibrate import CalibrationPolicy, fit_bias
+from iqa.trainer.data import list_items, load_split_patches, manifest_hash
+from iqa.trainer.evaluate import ScoredImages, score_items, summarize
+from iqa.trainer.train import MODEL_FILE, load_train_config
 
 FLOAT_TFLITE = "model_float.tflite"
 KEEP_FRACTION = 0.5  # image verdict = mean over the sharpest half of the analysed patches
@@ -80,7 +80,7 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
     """
     import keras
 
-    from trainer.convert import convert_float, convert_int8, write_model
+    from iqa.trainer.convert import convert_float, convert_int8, write_model
 
     run_dir, out = Path(run_dir), Path(out)
     cfg, dataset = load_train_config(run_dir)

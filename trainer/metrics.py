@@ -1,5 +1,5 @@
 """Image-level metrics; defined in :mod:`auditor.metrics` (pure numpy) so that ``reports`` can use them too."""
-from auditor.metrics import (balanced_accuracy, best_threshold_accuracy, confusion_matrix, macro_f1, per_class,
+from iqa.auditor.metrics import (balanced_accuracy, best_threshold_accuracy, confusion_matrix, macro_f1, per_class,
                              precision_recall_f1, roc_auc)
 
 __all__ = ["balanced_accuracy", "best_threshold_accuracy", "confusion_matrix", "macro_f1", "per_class",

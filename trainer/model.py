@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from auditor.labels import LABELS
+from iqa.auditor.labels import LABELS
 
 
 @dataclass(frozen=True)

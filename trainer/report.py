@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from auditor.imaging import ImageLoadError, open_image
-from auditor.labels import LABELS
-from auditor.model import softmax
-from trainer import metrics
-from trainer.evaluate import ScoredImages
+from iqa.auditor.imaging import ImageLoadError, open_image
+from iqa.auditor.labels import LABELS
+from iqa.auditor.model import softmax
+from iqa.trainer import metrics
+from iqa.trainer.evaluate import ScoredImages
 
 GALLERY = 24
 
@@ -25,9 +25,9 @@ def write_run_report(run_dir: str | Path, dataset: str | Path, config: Any) -> P
     """Curves, validation confusion matrix and misclassified patches of a training run."""
     import keras
 
-    from reports.training import write_training_report
-    from trainer.data import load_split_patches
-    from trainer.train import MODEL_FILE, read_history
+    from iqa.reports.training import write_training_report
+    from iqa.trainer.data import load_split_patches
+    from iqa.trainer.train import MODEL_FILE, read_history
 
     run_dir = Path(run_dir)
     model = keras.models.load_model(run_dir / MODEL_FILE)
@@ -43,7 +43,7 @@ def write_run_report(run_dir: str | Path, dataset: str | Path, config: Any) -> P
 
 def write_evaluation_report(out: Path, scored: ScoredImages, summary: dict[str, Any], model_name: str) -> Path:
     """Confusion matrix, headline metrics and misclassified images of an evaluation."""
-    from reports.training import write_training_report
+    from iqa.reports.training import write_training_report
 
     gallery = []
     for i in _most_confident_mistakes(scored.truth, scored.probs):

@@ -11,10 +11,10 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from auditor.labels import LABELS
-from auditor.patches import PatchPolicy
-from trainer.data import PatchData, load_split_patches
-from trainer.model import ModelConfig, build_model
+from iqa.auditor.labels import LABELS
+from iqa.auditor.patches import PatchPolicy
+from iqa.trainer.data import PatchData, load_split_patches
+from iqa.trainer.model import ModelConfig, build_model
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "train_config.json"

@@ -11,8 +11,8 @@ import click
 from iqa.commands.common import INTERRUPTED, FatalError, echo_err, model_opt, quiet_opt, root_arg
 
 if TYPE_CHECKING:  # pragma: no cover
-    from auditor.pipeline import AuditConfig
-    from auditor.results import AuditResult
+    from iqa.auditor.pipeline import AuditConfig
+    from iqa.auditor.results import AuditResult
     from iqa.job import AuditJob
 
 
@@ -36,7 +36,7 @@ def audit_command(roots: tuple[str, ...], out_dir: Path, model: str | None, work
 
     Unreadable files get an error row; they do not change the exit status.
     """
-    from auditor.pipeline import AuditConfig
+    from iqa.auditor.pipeline import AuditConfig
 
     config = AuditConfig(model_path=model, workers=workers, max_side=max_side, include_hidden=include_hidden)
     run_audit(roots, out_dir, config, resume=resume, quiet=quiet, report=not no_report)
@@ -68,10 +68,10 @@ class _Progress:
 def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, resume: bool, quiet: bool,
               report: bool) -> AuditJob:
     """Run the job, map its errors to exit statuses and print its summary (shared by audit and demo)."""
-    from auditor.model import ModelError
-    from auditor.walk import printable
+    from iqa.auditor.model import ModelError
+    from iqa.auditor.walk import printable
     from iqa.job import CSV_NAME, audit_to_folder
-    from reports.csv_io import CsvFormatError, CsvLockedError
+    from iqa.reports.csv_io import CsvFormatError, CsvLockedError
 
     shown = printable(str(out_dir / CSV_NAME))
     try:
@@ -96,7 +96,7 @@ def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, res
 
 
 def _print_summary(job: AuditJob) -> None:
-    from auditor.walk import printable
+    from iqa.auditor.walk import printable
 
     summary = job.summary
     echo_err(f"\naudited {summary.audited} files in {summary.seconds:.1f} s ({summary.files_per_second:.1f} files/s);"
@@ -117,9 +117,9 @@ def _print_summary(job: AuditJob) -> None:
 @quiet_opt
 def demo_command(out_dir: Path, model: str | None, workers: int, quiet: bool) -> None:
     """Build a small folder of sample photos (some degraded, one broken) and audit it."""
-    from auditor.pipeline import AuditConfig
-    from auditor.walk import printable
-    from dataset.demo import DemoError, build_demo_folder
+    from iqa.auditor.pipeline import AuditConfig
+    from iqa.auditor.walk import printable
+    from iqa.dataset.demo import DemoError, build_demo_folder
 
     try:
         photos = build_demo_folder(out_dir / "photos")

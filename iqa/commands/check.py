@@ -8,11 +8,11 @@ import click
 from iqa.commands.common import FatalError, echo_err, model_opt, quiet_opt
 
 if TYPE_CHECKING:  # pragma: no cover
-    from auditor.check import Finding
+    from iqa.auditor.check import Finding
 
 
 def _parse_fail_on(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
-    from auditor.labels import LABELS
+    from iqa.auditor.labels import LABELS
 
     labels = tuple(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
     bad = [v for v in labels if v not in LABELS]
@@ -39,8 +39,8 @@ def check_command(ctx: click.Context, paths: tuple[str, ...], fail_on: tuple[str
     Prints one line per failing file on stdout. Exit status: 0 all good, 1 something
     flagged or unreadable, 2 usage or model error.
     """
-    from auditor.check import CheckConfig, run_check
-    from auditor.model import ModelError
+    from iqa.auditor.check import CheckConfig, run_check
+    from iqa.auditor.model import ModelError
 
     config = CheckConfig(fail_on=fail_on, threshold=threshold, allow_unreadable=allow_unreadable,
                          model_path=model, include_hidden=include_hidden)
@@ -54,7 +54,7 @@ def check_command(ctx: click.Context, paths: tuple[str, ...], fail_on: tuple[str
 
 
 def _print_finding(finding: Finding) -> None:
-    from auditor.walk import display_path, printable
+    from iqa.auditor.walk import display_path, printable
 
     r = finding.result
     name = display_path(r.root, r.path)

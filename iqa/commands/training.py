@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from auditor.defaults import PATCH_SIZE, TRAINING_PATCH_COUNT
+from iqa.auditor.defaults import PATCH_SIZE, TRAINING_PATCH_COUNT
 
 
 def _require_tensorflow() -> None:
@@ -46,8 +46,8 @@ def dataset_group() -> None:
 def dataset_build(sources: tuple[str, ...], cifar: str | None, cifar_limit: int | None, out: str, seed: int,
                   layout: str, count: int, workers: int, quiet: bool) -> None:
     """Degrade good photos into blurry / original / sharp samples plus OUT/manifest.csv."""
-    from dataset.build import BuildConfig, build_dataset, list_sources
-    from dataset.cifar import CifarError
+    from iqa.dataset.build import BuildConfig, build_dataset, list_sources
+    from iqa.dataset.cifar import CifarError
 
     if not sources and not cifar:
         raise click.UsageError("give at least one --source folder or --cifar")
@@ -84,10 +84,10 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
                   seed: int, patch_size: int, patch_count: int, width: int) -> None:
     """Train the patch CNN on DATASET (built by `iqa dataset build`)."""
     _require_tensorflow()
-    from auditor.patches import PatchPolicy
-    from trainer.model import ModelConfig
-    from trainer.report import write_run_report
-    from trainer.train import TrainConfig, train
+    from iqa.auditor.patches import PatchPolicy
+    from iqa.trainer.model import ModelConfig
+    from iqa.trainer.report import write_run_report
+    from iqa.trainer.train import TrainConfig, train
 
     config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
                          seed=seed, policy=PatchPolicy(patch_size, patch_count),
@@ -113,8 +113,8 @@ def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name:
                      patch_count: int) -> None:
     """Convert a training run to a full-integer int8 TFLite model with calibrated metadata."""
     _require_tensorflow()
-    from trainer.evaluate import format_summary
-    from trainer.export import MAX_INT8_LOSS, quantize_run
+    from iqa.trainer.evaluate import format_summary
+    from iqa.trainer.export import MAX_INT8_LOSS, quantize_run
 
     report = quantize_run(run_dir, out, calibration, name=name, patch_count=patch_count)
     click.echo(f"int8 model: {report.model_path} ({report.size_bytes / 1024:.0f} KiB), "
@@ -137,8 +137,8 @@ def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name:
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a table.")
 def evaluate_command(model: str, target: str, split: str, out: str | None, as_json: bool) -> None:
     """Score MODEL (.tflite) on a dataset split or any labelled blurry/ original/ sharp/ tree."""
-    from trainer.evaluate import evaluate, format_summary
-    from trainer.report import write_evaluation_report
+    from iqa.trainer.evaluate import evaluate, format_summary
+    from iqa.trainer.report import write_evaluation_report
 
     try:
         scored, summary = evaluate(model, target, split)
