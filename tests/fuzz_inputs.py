@@ -272,6 +272,14 @@ def pillow_decodes(path: str | Path) -> bool:
     try:
         with open(path, "rb") as fh:
             data = fh.read()
+    except OSError:
+        return False
+    return pillow_decodes_bytes(data)
+
+
+def pillow_decodes_bytes(data: bytes) -> bool:
+    """The same oracle on bytes in memory (Pillow's warnings kept to itself)."""
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as im:

@@ -20,6 +20,7 @@ from PIL import Image
 from iqa.auditor.imaging import ImageLoadError, open_image
 from iqa.auditor.safe_open import UnsafeFileError, open_regular
 from conftest import textured
+from fuzz_inputs import pillow_decodes_bytes
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -125,20 +126,6 @@ def test_jpeg_magic_then_zeros_fails_fast(tmp_path: Path) -> None:
     assert time.monotonic() - started < 1.0
 
 
-def _pillow_decodes(data: bytes) -> bool:
-    """Independent oracle: Pillow opens, fully loads and (PNG) verifies the bytes."""
-    try:
-        warnings.simplefilter("ignore")  # inside pytest's per-test warning capture
-        with Image.open(io.BytesIO(data)) as im:
-            im.seek(0)
-            im.load()
-        with Image.open(io.BytesIO(data)) as im:
-            im.verify()
-        return True
-    except Exception:
-        return False
-
-
 def _seed_files() -> dict[str, bytes]:
     out = {}
     for fmt in ("PNG", "JPEG", "GIF", "WEBP", "TIFF", "BMP"):
@@ -169,5 +156,5 @@ def test_mutated_file_is_either_an_error_or_decodable(tmp_path: Path, fmt: str,
     except ImageLoadError as exc:
         assert str(exc)
         return
-    assert _pillow_decodes(bytes(data)), "a file Pillow cannot fully decode got pixels"
+    assert pillow_decodes_bytes(bytes(data)), "a file Pillow cannot fully decode got pixels"
     assert img.pixels.dtype == np.uint8 and img.pixels.ndim == 3
