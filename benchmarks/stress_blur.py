@@ -114,9 +114,9 @@ def unseen_sources(dataset: Path | None, count: int) -> list[Path]:
     if dataset and (dataset / "manifest.csv").is_file():
         with open(dataset / "manifest.csv", newline="", encoding="utf-8") as fh:
             keys = sorted({r["source"] for r in csv.DictReader(fh) if r["split"] == "test"})
-        from iqa.auditor.walk import iter_image_files  # the builder keys sources as "0:relative/path"
+        from iqa.dataset.build import list_sources  # the builder's own source keys
 
-        by_key = {f"0:{Path(rel).as_posix()}": Path(root) / rel for root, rel in iter_image_files([train])}
+        by_key = {source.key: source.path for source in list_sources([train])}
         return [by_key[k] for k in keys if k in by_key][:count]
     return sorted(p for p in train.rglob("*.jpg"))[:count]
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from iqa.dataset import degrade
+
 CLIP = 1.0  # linear-light value at which the sensor saturates
 
 
@@ -140,6 +142,4 @@ RESAMPLERS = {"area": cv2.INTER_AREA, "bilinear": cv2.INTER_LINEAR, "bicubic": c
 
 def resample_by(img: np.ndarray, factor: float, kind: str) -> np.ndarray:
     """Web-style downscale by ``factor`` with one of :data:`RESAMPLERS` (bicubic and Lanczos add acuity)."""
-    h, w = img.shape[:2]
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    return cv2.resize(img, size, interpolation=RESAMPLERS[kind])
+    return degrade.resample(img, factor, RESAMPLERS[kind])

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from iqa.auditor.labels import LABELS
-from iqa.auditor.model import blur_margin, load_model_info
+from iqa.auditor.model import blur_margin, load_model_info, softmax
 from iqa.trainer import metrics
 from iqa.trainer.data import ImageItem, list_items
 
@@ -72,9 +72,7 @@ def probabilities(scored: ScoredImages, bias: Any = None, temperature: float | N
     if bias is None and temperature is None:
         return scored.probs
     t = scored.temperature if temperature is None else temperature
-    z = (scored.log_odds + np.asarray(bias if bias is not None else 0.0)) / t
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    return softmax((scored.log_odds + np.asarray(bias if bias is not None else 0.0)) / t)
 
 
 def decide_with_bias(log_odds: np.ndarray, bias: np.ndarray | tuple[float, ...]) -> np.ndarray:
@@ -94,7 +92,7 @@ def summarize(scored: ScoredImages, bias: Any = None, temperature: float | None 
     """Every metric the issue asks for, from scored images (``bias`` / ``temperature`` None = the model's own)."""
     truth = scored.truth
     pred = np.argmax(scored.probs, axis=1) if bias is None else decide_with_bias(scored.log_odds, bias)
-    probs = probabilities(scored, bias, temperature) if bias is not None or temperature is not None else scored.probs
+    probs = probabilities(scored, bias, temperature)
     confidence = probs.max(axis=1) if len(probs) else np.zeros(0)
     m = metrics.confusion_matrix(truth, pred)
     is_blurry, said_blurry = truth == 0, pred == 0
