@@ -1,9 +1,9 @@
-"""Degradations as pure functions over RGB uint8 arrays.
+"""Degradations as pure functions over RGB arrays (8-bit sRGB, or float linear light for the blurs).
 
-Blur (Gaussian, defocus disk, camera shake along random curved trajectories),
-over-sharpening (unsharp mask, high-boost), partial blur, and nuisances (JPEG,
-noise, exposure, resampling). Random choices take an explicit
-``np.random.Generator``; nothing here touches global state.
+Blur (Gaussian, defocus disk, camera shake along near-straight to curved trajectories),
+over-sharpening (unsharp mask, high-boost), partial blur, JPEG round trips and resampling;
+exposure, noise and the rest of the camera live in :mod:`dataset.camera`. Random choices take
+an explicit ``np.random.Generator``; nothing here touches global state.
 """
 from __future__ import annotations
 
@@ -169,23 +169,6 @@ def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
     if not ok:
         raise ValueError("JPEG encoding failed")
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
-
-
-def gaussian_noise(img: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
-    """Additive white Gaussian noise of standard deviation ``sigma`` (0-255 scale)."""
-    return _to_uint8(img.astype(np.float32) + rng.normal(0, sigma, img.shape).astype(np.float32))
-
-
-def poisson_noise(img: np.ndarray, rng: np.random.Generator, peak: float) -> np.ndarray:
-    """Shot noise: pixel values become Poisson counts with ``peak`` photons at white."""
-    lam = img.astype(np.float64) / 255.0 * peak
-    return _to_uint8(rng.poisson(lam) / peak * 255.0)
-
-
-def adjust_exposure(img: np.ndarray, gain: float, gamma: float) -> np.ndarray:
-    """Exposure change: ``255 * (gain * x / 255) ** gamma`` with clipping."""
-    x = np.clip(img.astype(np.float32) / 255.0 * gain, 0, 1)
-    return _to_uint8(255.0 * x**gamma)
 
 
 def resample(img: np.ndarray, factor: float, interpolation: int = cv2.INTER_AREA) -> np.ndarray:
