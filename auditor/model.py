@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from iqa.auditor.image_head import BlurHead, with_head_margin
 from iqa.auditor.labels import LABELS
 from iqa.auditor.model_meta import ModelError, ModelMeta, read_model_meta
 from iqa.auditor.patches import PatchPolicy
 
 __all__ = ["ModelError", "ModelInfo", "PatchClassifier", "load_model_info", "default_model_path", "metadata_path",
-           "aggregate", "decide", "softmax", "blur_margin", "sharpest_patches"]
+           "aggregate", "image_logits", "decide", "softmax", "blur_margin", "sharpest_patches"]
 
 DEFAULT_MODEL_NAME = "default.tflite"
 
@@ -52,6 +53,7 @@ class ModelInfo:
     keep_fraction: float = 1.0
     trim_fraction: float = 0.0
     temperature: float = 1.0
+    head: BlurHead | None = None
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -78,7 +80,7 @@ def load_model_info(model_path: str | Path | None = None) -> ModelInfo:
         raise ModelError(f"model labels {meta.labels} differ from {LABELS} in {meta_file}")
     rule = meta.aggregation
     return ModelInfo(path, meta.name, meta.version, meta.labels, meta.patch_policy, meta.max_side, rule.bias,
-                     rule.keep_fraction, rule.trim_fraction, rule.temperature, meta.to_json())
+                     rule.keep_fraction, rule.trim_fraction, rule.temperature, rule.head, meta.to_json())
 
 
 @contextlib.contextmanager
@@ -184,8 +186,18 @@ def sharpest_patches(patch_logits: np.ndarray, keep_fraction: float, trim_fracti
     return patch_logits[np.argsort(blur_margin(patch_logits), kind="stable")[lo:hi]]
 
 
+def image_logits(patch_logits: np.ndarray, keep_fraction: float = 1.0, trim_fraction: float = 0.0,
+                 head: BlurHead | None = None) -> np.ndarray:
+    """Image-level logits before bias and temperature: the band's mean, its blurry margin set by ``head``."""
+    if len(patch_logits) == 0:
+        raise ValueError("no patches to aggregate")
+    band = sharpest_patches(patch_logits, keep_fraction, trim_fraction)
+    mean = band.mean(axis=0)
+    return mean if head is None else with_head_margin(mean, head.margin(patch_logits, band))
+
+
 def aggregate(patch_logits: np.ndarray, bias: tuple[float, ...] | np.ndarray, keep_fraction: float = 1.0,
-              trim_fraction: float = 0.0, temperature: float = 1.0) -> np.ndarray:
+              trim_fraction: float = 0.0, temperature: float = 1.0, head: BlurHead | None = None) -> np.ndarray:
     """Image-level probabilities: softmax of (the trimmed mean logit of the sharpest patches + bias) / temperature.
 
     An image is blurry only when even its sharpest-looking textured patches look blurry, so a
@@ -193,12 +205,12 @@ def aggregate(patch_logits: np.ndarray, bias: tuple[float, ...] | np.ndarray, ke
     the patches, rather than taking the single sharpest, keeps one outlier from deciding. The bias
     shifts the decision boundaries (calibrated at image level on real and synthetic blur) so
     that the most probable label is also the decision; the temperature (fitted at image level)
-    only makes the probabilities honest, it never changes the decision.
+    only makes the probabilities honest, it never changes the decision. A ``head``
+    (:mod:`auditor.image_head`) sets the blurry-vs-rest margin from the whole frame's patches, so
+    that a few crisp patches cannot outvote a frame that looks blurry everywhere else.
     """
-    if len(patch_logits) == 0:
-        raise ValueError("no patches to aggregate")
-    kept = sharpest_patches(patch_logits, keep_fraction, trim_fraction)
-    return softmax((kept.mean(axis=0) + np.asarray(bias, np.float32)) / temperature)
+    z = image_logits(patch_logits, keep_fraction, trim_fraction, head)
+    return softmax((z + np.asarray(bias, np.float32)) / temperature)
 
 
 def decide(probs: np.ndarray, labels: tuple[str, ...] = LABELS) -> tuple[str, float]:

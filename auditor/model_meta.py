@@ -13,10 +13,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from iqa.auditor.image_head import BlurHead
 from iqa.auditor.patches import PatchPolicy
 
 AGGREGATION_RULE = ("softmax((mean logits of the patches ranked trim_fraction..keep_fraction by blur margin,"
-                    " sharpest first) + bias) / temperature)")
+                    " sharpest first, its blurry-vs-rest margin set by the head when there is one) + bias)"
+                    " / temperature)")
 
 
 class ModelError(Exception):
@@ -36,10 +38,14 @@ class Aggregation:
     extra: Mapping[str, Any] = field(default_factory=dict)
     trim_fraction: float = 0.0  # share of the sharpest-looking patches left out (outliers)
     temperature: float = 1.0  # image-level temperature: honest probabilities, same decisions
+    head: BlurHead | None = None  # image-level blur head (auditor.image_head); None: the band's mean decides
 
     def to_json(self) -> dict[str, Any]:
-        return {"rule": self.rule, "keep_fraction": self.keep_fraction, "trim_fraction": self.trim_fraction,
-                "bias": list(self.bias), "temperature": self.temperature, **self.extra}
+        out = {"rule": self.rule, "keep_fraction": self.keep_fraction, "trim_fraction": self.trim_fraction,
+               "bias": list(self.bias), "temperature": self.temperature}
+        if self.head is not None:
+            out["head"] = self.head.to_json()
+        return {**out, **self.extra}
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,8 @@ class ModelMeta:
         """Parse and validate a JSON object; ``source`` (the file) is named in every error.
 
         Defaults for files that predate a key: ``name`` the file's stem, ``version`` "0",
-        bias all zeros, ``keep_fraction`` 1 (mean of every patch), ``trim_fraction`` 0, ``temperature`` 1.
+        bias all zeros, ``keep_fraction`` 1 (mean of every patch), ``trim_fraction`` 0, ``temperature`` 1,
+        no ``head``.
 
         Raises
         ------
@@ -100,9 +107,14 @@ class ModelMeta:
             bias = tuple(float(b) for b in rule.pop("bias", [0.0] * len(labels)))
             keep, trim = float(rule.pop("keep_fraction", 1.0)), float(rule.pop("trim_fraction", 0.0))
             temperature = float(rule.pop("temperature", 1.0))
-            aggregation = Aggregation(bias, keep, str(rule.pop("rule", AGGREGATION_RULE)), rule, trim, temperature)
+            head = rule.pop("head", None)
+            head = BlurHead.from_json(head) if head is not None else None
+            aggregation = Aggregation(bias, keep, str(rule.pop("rule", AGGREGATION_RULE)), rule, trim, temperature,
+                                      head)
         except ModelError:
             raise
+        except KeyError as exc:
+            raise ModelError(f"bad model metadata in {where}: aggregation.head has no field {exc}") from exc
         except (TypeError, ValueError) as exc:
             raise ModelError(f"bad model metadata in {where}: {exc}") from exc
         known = {f.name for f in fields(cls)} - {"extra"}

@@ -220,7 +220,8 @@ def _error_result(a: Analysis) -> AuditResult:
 
 
 def _ok_result(a: Analysis, patch_logits: np.ndarray, info: ModelInfo) -> AuditResult:
-    probs = aggregate(patch_logits, info.bias, info.keep_fraction, info.trim_fraction, info.temperature)
+    probs = aggregate(patch_logits, info.bias, info.keep_fraction, info.trim_fraction, info.temperature,
+                      info.head)
     label, confidence = decide(probs, info.labels)
     patch_probs = softmax((patch_logits + np.asarray(info.bias, np.float32)) / info.temperature)
     p_blurry_patch = patch_probs[:, info.labels.index(BLURRY)]

@@ -60,7 +60,8 @@ def main() -> None:
             for folder in folders:
                 c = labels(folder, model, Path(tmp) / "audit")
                 n = sum(c.values())
-                print(f"{(Path(model).parent.name + "/" + Path(model).name)[-31:] if model else "shipped":32}{folder.name[:21]:22}{n:>7}"
+                name = f"{Path(model).parent.name}/{Path(model).name}"[-31:] if model else "shipped"
+                print(f"{name:32}{folder.name[:21]:22}{n:>7}"
                       f"{c['blurry'] / n:>8.1%} {c['sharp'] / n:>8.1%}   ({c['blurry']} blurry, {c['sharp']} sharp)")
 
 

@@ -31,6 +31,7 @@ class BuildConfig:
     """What to build. ``fractions`` are train/val/test shares of the *source photos*."""
 
     seed: int = 0
+    split_seed: int | None = None  # None: ``seed``; set it to redraw degradations but keep the held-out photos
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     variants: tuple[str, ...] = tuple(VARIANTS)
     layout: str = "splits"  # or "seed"
@@ -148,7 +149,8 @@ def _tasks(sources: list[Source], config: BuildConfig, out: Path) -> Iterator[tu
         sources = sources[: config.count]
         splits = [""] * len(sources)
     else:
-        splits = assign_splits(len(sources), config.seed, config.fractions)
+        split_seed = config.seed if config.split_seed is None else config.split_seed
+        splits = assign_splits(len(sources), split_seed, config.fractions)
     for i, (source, split) in enumerate(zip(sources, splits)):
         yield i, source, split, config, out
 

@@ -99,3 +99,15 @@ def test_cifar_reader_and_seed_layout(tmp_path: Path) -> None:
 def test_cli_requires_a_source(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["dataset", "build", "-o", str(tmp_path / "x")])
     assert result.exit_code == 2
+
+
+def test_split_seed_keeps_the_held_out_photos_while_the_degradations_change():
+    from iqa.dataset.build import BuildConfig, Source, _tasks
+
+    sources = [Source(key=f"0:{i:03d}.jpg", path=Path(f"{i:03d}.jpg")) for i in range(40)]
+
+    def splits(config: BuildConfig) -> list[str]:
+        return [task[2] for task in _tasks(sources, config, Path("out"))]
+
+    assert splits(BuildConfig(seed=2, split_seed=1)) == splits(BuildConfig(seed=1))
+    assert splits(BuildConfig(seed=2)) != splits(BuildConfig(seed=1))

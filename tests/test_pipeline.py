@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import PYTHON, FakeClassifier, MixedTree
 
-from iqa.auditor.model import ModelError, load_model_info
+from iqa.auditor.model import ModelError, load_model_info, sharpest_patches
 from iqa.auditor.patches import PatchPolicy
 from iqa.auditor.pipeline import AuditConfig, audit, audit_dataframe
 from iqa.auditor.engine import ProcessPool
@@ -53,17 +53,21 @@ def test_broken_files_become_error_rows(mixed_tree: MixedTree, mixed_results: li
 
 def test_probabilities_and_patch_encoding(mixed_results: list) -> None:
     # the fake classifier gives every patch logits (2, 0, 0); the shipped model's bias is added, then its
-    # temperature divides
+    # temperature divides (per patch; the image verdict goes through the model's image-level head)
     info = load_model_info()
     b, t = info.bias, info.temperature
     blurry, original, sharp = math.exp((2.0 + b[0]) / t), math.exp(b[1] / t), math.exp(b[2] / t)
     expected = [blurry / (blurry + original + sharp)]
     r = next(r for r in mixed_results if r.path == "formats/photo.bmp")
+    patches = decode_patches(r.patches)
+    same = np.tile(np.float32([2.0, 0.0, 0.0]), (len(patches), 1))
+    band = sharpest_patches(same, info.keep_fraction, info.trim_fraction)
+    margin = info.head.margin(same, band) if info.head else 2.0  # blurry minus the best other logit
+    image_blurry = math.exp((margin + b[0]) / t)
     assert r.label == "blurry"
-    assert r.p_blurry == pytest.approx(expected[0], abs=1e-6)
+    assert r.p_blurry == pytest.approx(image_blurry / (image_blurry + original + sharp), abs=1e-6)
     assert r.p_blurry + r.p_original + r.p_sharp == pytest.approx(1.0, abs=1e-5)
     assert r.confidence == r.p_blurry
-    patches = decode_patches(r.patches)
     assert 1 <= len(patches) <= load_model_info().policy.count
     assert all(p == pytest.approx(expected[0], abs=1e-3) for _y, _x, p in patches)
     assert r.patch_size == 64 and (r.analysis_width, r.analysis_height) == (80, 60)

@@ -64,3 +64,15 @@ def test_build_train_quantize_evaluate(tiny_photos: Path, tmp_path: Path) -> Non
     rule = meta["aggregation"]
     assert rule["temperature"] > 0 and 0 <= rule["trim_fraction"] < rule["keep_fraction"]
     assert 0 <= meta["metrics"]["calibration"]["leave_one_scene_out"]["balanced_accuracy"] <= 1
+    # the image-level head was fitted on the val split; recalibrating without it removes it, in place
+    head = rule["head"]
+    assert len(head["weights"]) == len(head["features"]) and head["training"]["images"] > 0
+    from iqa.auditor.model import load_model_info
+
+    assert load_model_info(model).head is not None
+    r = runner.invoke(main, ["recalibrate", str(model), str(data), "--no-head"])
+    assert r.exit_code == 0, r.output
+    assert "calibrated bias" in r.output
+    after = json.loads(model.with_suffix(".json").read_text())
+    assert "head" not in after["aggregation"] and load_model_info(model).head is None
+    assert after["metrics"]["patch_accuracy_int8"] == meta["metrics"]["patch_accuracy_int8"]

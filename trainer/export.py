@@ -15,6 +15,7 @@ from iqa.auditor.model_meta import Aggregation, ModelMeta, write_model_meta
 from iqa.trainer.calibrate import CalibrationPolicy, fit_bias, fit_temperature
 from iqa.trainer.data import list_items, load_split_patches, manifest_hash
 from iqa.trainer.evaluate import ScoredImages, score_items, summarize
+from iqa.trainer.image_head import HeadConfig, fit_blur_head, patch_logits_per_image
 from iqa.trainer.loso import leave_one_scene_out
 from iqa.trainer.train import MODEL_FILE, load_train_config
 
@@ -78,11 +79,14 @@ def _score_folders(folders: Iterable[str | Path], model: Path, progress: Callabl
 def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str | Path] = (),
                  name: str | None = None, progress: Callable[[int], None] | None = None,
                  policy: CalibrationPolicy = CalibrationPolicy(), patch_count: int = AUDIT_PATCH_COUNT,
-                 keep_fraction: float = KEEP_FRACTION, trim_fraction: float = TRIM_FRACTION) -> QuantizeReport:
+                 keep_fraction: float = KEEP_FRACTION, trim_fraction: float = TRIM_FRACTION,
+                 head: HeadConfig | None = HeadConfig()) -> QuantizeReport:
     """Quantize a training run to ``out`` (.tflite) and write calibrated metadata beside it.
 
     ``patch_count`` is how many of the most textured patches the auditor analyses per photo;
-    ``trim_fraction`` and ``keep_fraction`` the band of them (sharpest first) the verdict averages.
+    ``trim_fraction`` and ``keep_fraction`` the band of them (sharpest first) the verdict averages;
+    ``head`` how the image-level blur head is fitted on the validation split (None: no head).
+    Bias and temperature are fitted after the head, on the verdicts it gives.
     """
     import keras
 
@@ -110,25 +114,51 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
         versions=_versions(),
     )
     meta_file = write_model_meta(metadata_path(out), meta)
-    val = score_items(list_items(dataset, "val"), out, progress=progress)
-    real = _score_folders(calibration, out, progress)
+    meta, result = calibrate_model(out, meta, dataset, calibration, policy, head, progress)
+    meta = replace(meta, metrics={"patch_accuracy_float": float_acc, "patch_accuracy_int8": int8_acc, **meta.metrics})
+    write_model_meta(meta_file, meta)
+    bias, temperature, test_summary, real_summary = result
+    return QuantizeReport(out, meta_file, float_acc, int8_acc, out.stat().st_size, bias, temperature, test_summary,
+                          real_summary)
+
+
+def calibrate_model(model: Path, meta: ModelMeta, dataset: str | Path, calibration: Iterable[str | Path] = (),
+                    policy: CalibrationPolicy = CalibrationPolicy(), head: HeadConfig | None = HeadConfig(),
+                    progress: Callable[[int], None] | None = None) -> tuple[ModelMeta, tuple]:
+    """Fit the image-level rule of an int8 ``model`` (head, then bias and temperature) and score it.
+
+    Writes the metadata beside ``model`` after each step and returns it with
+    ``(bias, temperature, test summary, calibration summary or None)``; ``meta.metrics`` holds the
+    headline figures. Needs no TensorFlow: ``iqa recalibrate`` runs it on a shipped model.
+    """
+    meta_file = metadata_path(model)
+    rule = meta.aggregation
+    meta = replace(meta, aggregation=replace(rule, bias=(0.0,) * len(LABELS), temperature=1.0, head=None))
+    write_model_meta(meta_file, meta)
+    if head is not None:
+        val_items, val_logits = patch_logits_per_image(list_items(dataset, "val"), model, meta.patch_policy,
+                                                       meta.max_side, progress)
+        fitted = fit_blur_head(val_items, val_logits, rule.keep_fraction, rule.trim_fraction, head)
+        meta = replace(meta, aggregation=replace(meta.aggregation, head=fitted))
+        write_model_meta(meta_file, meta)
+    val = score_items(list_items(dataset, "val"), model, progress=progress)
+    real = _score_folders(calibration, model, progress)
     bias, fit = fit_bias(val, real, policy)
     temperature = fit_temperature([val, real], bias)
     calibrated = {**fit, "calibration_folders": [Path(c).name for c in calibration]}
+    extra = {k: v for k, v in rule.extra.items() if k != "calibration"}
     meta = replace(meta, aggregation=replace(meta.aggregation, bias=tuple(bias), temperature=temperature,
-                                             extra={"calibration": calibrated}))
+                                             extra={**extra, "calibration": calibrated}))
     write_model_meta(meta_file, meta)
-    test_summary = summarize(score_items(list_items(dataset, "test"), out, progress=progress))
+    test_summary = summarize(score_items(list_items(dataset, "test"), model, progress=progress))
     # log-odds are free of bias and temperature: the calibration photos need no second pass
     real_summary = summarize(real, bias, temperature) if real is not None else None
     if real_summary is not None:
         real_summary["leave_one_scene_out"] = leave_one_scene_out(val, real, policy)
-    meta = replace(meta, metrics={"patch_accuracy_float": float_acc, "patch_accuracy_int8": int8_acc,
-                                  "test": _headline(test_summary),
+    meta = replace(meta, metrics={**(meta.metrics or {}), "test": _headline(test_summary),
                                   "calibration": _headline(real_summary) if real_summary else None})
     write_model_meta(meta_file, meta)
-    return QuantizeReport(out, meta_file, float_acc, int8_acc, out.stat().st_size, bias, temperature, test_summary,
-                          real_summary)
+    return meta, (tuple(bias), temperature, test_summary, real_summary)
 
 
 def _headline(summary: dict[str, Any]) -> dict[str, Any]:

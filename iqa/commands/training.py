@@ -38,13 +38,16 @@ def dataset_group() -> None:
 @click.option("--cifar-limit", type=int, default=None, help="Use at most this many CIFAR-10 images.")
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--split-seed", type=int, default=None,
+              help="Seed of the train/val/test split of the sources (default: --seed). Keep it and change "
+                   "--seed to draw new degradations of the same training photos.")
 @click.option("--layout", type=click.Choice(["splits", "seed"]), default="splits", show_default=True,
               help="splits: train/val/test x label; seed: the seed project's original/ sharp/ blurry/ folders.")
 @click.option("--count", type=int, default=500, show_default=True, help="Images per class (seed layout).")
 @click.option("--workers", type=int, default=0, help="Worker processes (default: all cores).")
 @click.option("--quiet", is_flag=True)
 def dataset_build(sources: tuple[str, ...], cifar: str | None, cifar_limit: int | None, out: str, seed: int,
-                  layout: str, count: int, workers: int, quiet: bool) -> None:
+                  split_seed: int | None, layout: str, count: int, workers: int, quiet: bool) -> None:
     """Degrade good photos into blurry / original / sharp samples plus OUT/manifest.csv."""
     from iqa.dataset.build import BuildConfig, build_dataset, list_sources
     from iqa.dataset.cifar import CifarError
@@ -57,7 +60,7 @@ def dataset_build(sources: tuple[str, ...], cifar: str | None, cifar_limit: int 
         raise click.ClickException(str(exc)) from exc
     if not found:
         raise click.ClickException("no readable images found in the sources")
-    config = BuildConfig(seed=seed, layout=layout, count=count, workers=workers)
+    config = BuildConfig(seed=seed, split_seed=split_seed, layout=layout, count=count, workers=workers)
     n = min(len(found), count) if layout == "seed" else len(found)
     with _bar(n, "sources", quiet) as bar:
         report = build_dataset(found, out, config, progress=bar.update)
@@ -115,17 +118,22 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
               help="Share of the sharpest-looking patches the verdict ignores [default: 0].")
 @click.option("--keep-fraction", type=click.FloatRange(0.05, 1.0), default=None,
               help="The verdict averages the patches ranked trim..keep, sharpest first [default: 0.5].")
+@click.option("--head/--no-head", default=True, show_default=True,
+              help="Fit the image-level blur head on the validation split (--no-head: the band's mean decides).")
 def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name: str | None,
-                     patch_count: int | None, trim_fraction: float | None, keep_fraction: float | None) -> None:
+                     patch_count: int | None, trim_fraction: float | None, keep_fraction: float | None,
+                     head: bool) -> None:
     """Convert a training run to a full-integer int8 TFLite model with calibrated metadata."""
     _require_tensorflow()
     from iqa.trainer import export
     from iqa.trainer.evaluate import format_summary
+    from iqa.trainer.image_head import HeadConfig
 
     report = export.quantize_run(run_dir, out, calibration, name=name,
                                  patch_count=patch_count or export.AUDIT_PATCH_COUNT,
                                  keep_fraction=export.KEEP_FRACTION if keep_fraction is None else keep_fraction,
-                                 trim_fraction=export.TRIM_FRACTION if trim_fraction is None else trim_fraction)
+                                 trim_fraction=export.TRIM_FRACTION if trim_fraction is None else trim_fraction,
+                                 head=HeadConfig() if head else None)
     click.echo(f"int8 model: {report.model_path} ({report.size_bytes / 1024:.0f} KiB), "
                f"metadata: {report.metadata_path}")
     click.echo(f"test patch accuracy: float {report.float_accuracy:.4f}, int8 {report.int8_accuracy:.4f} "
@@ -136,6 +144,34 @@ def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name:
         click.echo("\n== calibration photos (real blur)\n" + format_summary(report.calibration))
     if not report.within_budget:
         raise click.ClickException("int8 model loses more than the allowed accuracy")
+
+
+@click.command(name="recalibrate")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.option("--calibration", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Labelled folder(s) of real blurry/original photos to calibrate the decision on.")
+@click.option("--head/--no-head", default=True, show_default=True,
+              help="Fit the image-level blur head on DATASET's validation split.")
+def recalibrate_command(model: str, dataset: str, calibration: tuple[str, ...], head: bool) -> None:
+    """Refit an int8 model's image-level rule (head, bias, temperature) on DATASET, in place."""
+    _require_tensorflow()
+    from iqa.auditor.model import ModelError, metadata_path
+    from iqa.auditor.model_meta import read_model_meta
+    from iqa.trainer import export
+    from iqa.trainer.evaluate import format_summary
+    from iqa.trainer.image_head import HeadConfig
+
+    try:
+        meta = read_model_meta(metadata_path(model))
+    except ModelError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _, (bias, temperature, test, real) = export.calibrate_model(
+        Path(model), meta, dataset, calibration, head=HeadConfig() if head else None)
+    click.echo(f"calibrated bias: {', '.join(f'{b:+.2f}' for b in bias)}; temperature {temperature:.2f}")
+    click.echo("\n== test split (image level)\n" + format_summary(test))
+    if real:
+        click.echo("\n== calibration photos (real blur)\n" + format_summary(real))
 
 
 @click.command(name="evaluate")
@@ -159,4 +195,5 @@ def evaluate_command(model: str, target: str, split: str, out: str | None, as_js
         click.echo(f"plots and report: {page}", err=True)
 
 
-TRAINING_COMMANDS: list[click.Command] = [dataset_group, train_command, quantize_command, evaluate_command]
+TRAINING_COMMANDS: list[click.Command] = [dataset_group, train_command, quantize_command, recalibrate_command,
+                                          evaluate_command]
