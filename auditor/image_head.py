@@ -36,13 +36,19 @@ def head_features(patch_logits: np.ndarray, band: np.ndarray) -> np.ndarray:
     band : ndarray, shape (k, 3)
         The band of sharpest-looking patches the plain rule averages (``auditor.model.sharpest_patches``).
     """
-    margins = np.sort(_blur_margin(patch_logits))
+    margins = np.sort(_blur_margin(patch_logits)).astype(np.float64)
     band_mean, all_mean = band.mean(axis=0), patch_logits.mean(axis=0)
-    sharp_vs_original = band[:, 2] - band[:, 1]
+    sharp_vs_original = np.sort(band[:, 2] - band[:, 1]).astype(np.float64)
     return np.array([
-        _blur_margin(band_mean), band_mean[2] - band_mean[1], *np.quantile(margins, QUANTILES),
-        np.median(sharp_vs_original), sharp_vs_original.max(), _blur_margin(all_mean),
+        _blur_margin(band_mean), band_mean[2] - band_mean[1], *_quantiles(margins, QUANTILES),
+        _quantiles(sharp_vs_original, (0.5,))[0], sharp_vs_original[-1], _blur_margin(all_mean),
         all_mean[2] - all_mean[1], margins.std()], np.float64)
+
+
+def _quantiles(ascending: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """``np.quantile(ascending, qs)`` (linear) of sorted values, at a tenth of its cost per call."""
+    n = len(ascending)
+    return np.interp(np.asarray(qs) * (n - 1), np.arange(n), ascending)
 
 
 @dataclass(frozen=True)

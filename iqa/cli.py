@@ -11,7 +11,7 @@ import click
 
 from iqa.auditor import exit_codes
 from iqa import __version__
-from iqa.commands.audit import audit_command, demo_command
+from iqa.commands.audit import audit_command, demo_command, prestart_workers
 from iqa.commands.check import check_command
 from iqa.commands.common import echo_err
 
@@ -24,6 +24,7 @@ class _Group(click.Group):
 
         try:
             with exit_codes.sigterm_as_interrupt():
+                prestart_workers([*ctx.protected_args, *ctx.args])
                 return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from iqa.auditor.exposure import OVER, UNDER
 from iqa.auditor.results import AuditResult
 from iqa.reports.culling import reject_reason
+from iqa.reports.thumb_store import ThumbStore
 from iqa.reports.thumbnails import Thumb, make_thumb, source_path
 
 
@@ -45,9 +46,9 @@ class ThumbMemo:
     it); a file first seen without one is decoded again only if a later caller wants its map.
     """
 
-    def __init__(self, jpegs: Mapping[tuple[str, str], bytes] | None = None) -> None:
+    def __init__(self, jpegs: Mapping[tuple[str, str], bytes] | ThumbStore | None = None) -> None:
         self._seen: dict[tuple[str, str, int], Thumb] = {}
-        self._jpegs = jpegs or {}  # thumbnails the workers made, by (root, path): no decode for those
+        self._jpegs = jpegs if jpegs is not None else {}  # thumbnails the workers made, by (root, path): no decode for those
 
     def __call__(self, result: AuditResult, side: int, with_map: bool = True) -> Thumb:
         key = (result.root, result.path, side)

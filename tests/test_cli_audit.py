@@ -161,3 +161,19 @@ def test_entry_exits_with_the_command_status_and_flushes(tmp_path: Path, subproc
     bad = subprocess.run([PYTHON, "-m", "iqa", "audit", str(tmp_path / "missing"), "-o", str(tmp_path / "o")],
                          env=subprocess_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "missing" in bad.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["audit", "photos", "-o", "out"], True),
+    (["audit", "photos", "-o", "out", "--workers", "2"], True),
+    (["audit", "photos", "-o", "out", "--workers", "1"], False),
+    (["audit", "photos", "-o", "out", "--workers=1"], False),
+    (["audit", "photos", "-o", "out", "--engine", "dask"], False),
+    (["audit", "--help"], False),
+    (["check", "photo.jpg"], False),
+    ([], False),
+])
+def test_fork_server_starts_before_option_parsing_only_for_a_local_pool(args, expected):
+    from iqa.commands.audit import will_start_local_workers
+
+    assert will_start_local_workers(args) is expected

@@ -139,3 +139,11 @@ def test_fit_needs_both_classes():
         fit_blur_head(items, [_frame(0.0)] * 3, keep_fraction=0.5)
     with pytest.raises(ValueError, match="no images"):
         fit_blur_head([], [], keep_fraction=0.5)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 24, 64])
+def test_quantiles_match_numpy(n):
+    from iqa.auditor.image_head import QUANTILES, _quantiles
+
+    x = np.sort(RNG.normal(size=n))
+    np.testing.assert_allclose(_quantiles(x, QUANTILES), np.quantile(x, QUANTILES))

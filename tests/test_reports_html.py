@@ -284,3 +284,60 @@ def test_the_audit_job_shows_worker_thumbnails_without_reading_photos(tmp_path: 
     assert calls == []  # every shown file had its worker's thumbnail
     job = audit_to_folder([root], tmp_path / "out", AuditConfig(workers=1))  # resumed: nothing new, files read
     assert len(set(calls)) == 6
+
+
+def test_compiled_templates_are_cached_and_render_the_same(tmp_path):
+    from jinja2 import FileSystemBytecodeCache
+
+    from iqa.reports.html import template_environment
+
+    base = template_environment()
+    assert base.bytecode_cache is not None  # compiling the templates costs ~0.17 s per audit
+    cache = FileSystemBytecodeCache(str(tmp_path))
+    outputs = []
+    for bytecode_cache in (None, cache, cache):  # compile, compile and store, load from the cache
+        env = base.overlay(bytecode_cache=bytecode_cache, cache_size=0)
+        module = env.get_template("macros.html.j2").module
+        outputs.append(sorted(k for k in vars(module) if not k.startswith("_")))
+    assert len(list(tmp_path.iterdir())) == 1
+    assert outputs[0] == outputs[1] == outputs[2] and outputs[0]
+
+
+def test_burst_frames_grouped_after_the_run_use_the_spilled_worker_thumbnails(photos: Path, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from iqa.reports import thumbnails
+    from iqa.reports.html import AuditReportBuilder
+
+    calls: list[str] = []
+    real = thumbnails.load_thumbnail
+    monkeypatch.setattr(thumbnails, "load_thumbnail", lambda path, side=240: calls.append(str(path)) or real(path, side))
+    names = ["a.jpg", "b.jpg", "c.png"]
+    rows = [ok_row(photos, name, "original", 0.9) for name in names]
+    builder = AuditReportBuilder(gallery_per_label=0)  # no row is shown while the audit runs
+    for i, row in enumerate(rows):
+        ok, jpeg = cv2.imencode(".jpg", _image(60, 80, 7 * i))
+        builder.add(row, jpeg.tobytes())
+    assert len(builder._jpegs) == 0  # nothing held in memory
+    grouped = [dataclasses.replace(r, group=1, group_kind="burst", best_in_group=int(i == 0))
+               for i, r in enumerate(rows)]
+    html = builder.write(tmp_path / "r.html", summary_of(grouped, photos), rows=grouped).read_text(encoding="utf-8")
+    assert 'id="burst-1"' in html and "thumbnail unavailable" not in html
+    assert calls == []  # the frames came from the temporary file, no photo decoded again
+
+
+def test_thumb_store_round_trip_and_limits() -> None:
+    from iqa.reports.thumb_store import ThumbStore
+
+    store = ThumbStore()
+    store.keep(("r", "a"), b"in memory")
+    store.spill(("r", "b"), b"on disk")
+    store.retain_only([("r", "b")])  # a leaves memory for the file
+    assert len(store) == 0
+    assert store.get(("r", "a")) == b"in memory" and store.get(("r", "b")) == b"on disk"
+    store.max_spill_bytes = 10
+    store.spill(("r", "c"), b"too big for what is left")
+    assert store.get(("r", "c")) is None
+    store.close()
+    assert store.get(("r", "b")) is None

@@ -1,0 +1,80 @@
+"""The workers' thumbnails during a run: in memory while shown, in a temporary file otherwise.
+
+Bursts and near-duplicates are grouped only once the run is over (they need every row), so
+while the audit runs nobody knows which frames the report's burst strips will show. Keeping
+every thumbnail in memory would grow with the folder; dropping them meant decoding each shown
+frame again at the end (seconds for a folder of bursts). The store keeps the thumbnails of rows
+shown *now* in memory and appends every other one to an anonymous temporary file (deleted when
+closed, or when the process dies), indexed by ``(root, path)``: memory stays small, the report
+decodes no photo twice. Past :attr:`ThumbStore.max_spill_bytes` the rest are dropped (then the
+report reads those files again, as it always could).
+"""
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from typing import IO
+
+Key = tuple[str, str]
+
+
+class ThumbStore:
+    """JPEG thumbnails by ``(root, path)``: :meth:`keep` in memory, :meth:`spill` to disk, :meth:`get` either."""
+
+    max_spill_bytes = 1 << 30
+
+    def __init__(self) -> None:
+        self._memory: dict[Key, bytes] = {}
+        self._index: dict[Key, tuple[int, int]] = {}
+        self._file: IO[bytes] | None = None
+        self._spilled = 0
+
+    def __len__(self) -> int:
+        return len(self._memory)
+
+    def keep(self, key: Key, jpeg: bytes) -> None:
+        """Hold ``jpeg`` in memory (the row is shown now)."""
+        self._memory[key] = jpeg
+
+    def spill(self, key: Key, jpeg: bytes) -> None:
+        """Append ``jpeg`` to the temporary file (the row may be shown later)."""
+        if key in self._index or self._spilled + len(jpeg) > self.max_spill_bytes:
+            return
+        try:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="iqa-thumbs-")
+            self._file.seek(0, 2)
+            offset = self._file.tell()
+            self._file.write(jpeg)
+        except OSError:  # no room in the temp folder: the report reads that file again
+            return
+        self._index[key] = (offset, len(jpeg))
+        self._spilled += len(jpeg)
+
+    def retain_only(self, live: Iterable[Key]) -> None:
+        """Keep in memory only the ``live`` keys; the others go to the temporary file."""
+        live = set(live)
+        for key in [k for k in self._memory if k not in live]:
+            self.spill(key, self._memory.pop(key))
+
+    def get(self, key: Key, default: bytes | None = None) -> bytes | None:
+        """The thumbnail of ``key`` from memory or from the file; ``default`` when there is none."""
+        found = self._memory.get(key)
+        if found is not None:
+            return found
+        where = self._index.get(key)
+        if where is None or self._file is None:
+            return default
+        try:
+            self._file.seek(where[0])
+            data = self._file.read(where[1])
+        except OSError:
+            return default
+        return data if len(data) == where[1] else default
+
+    def close(self) -> None:
+        """Delete the temporary file (the store still answers from memory)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._index.clear()
