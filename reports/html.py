@@ -40,13 +40,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from iqa.auditor.labels import LABELS
 from iqa.auditor.results import AuditResult, AuditSummary
 from iqa.auditor.walk import printable
 from iqa.reports import svg
 from iqa.reports.atomic import atomic_output
+from iqa.reports.bytecode_cache import bytecode_cache
 from iqa.reports.culling_report import CullDigest, ThumbMemo, file_href
 from iqa.reports.digest import FLAGGED_LABELS, Digest
 from iqa.reports.digest import finite as _finite
@@ -57,24 +58,11 @@ from iqa.reports.thumbnails import SMALL_SIDE, THUMB_SIDE, legend_gradient
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 
 
-def _bytecode_cache() -> BytecodeCache | None:
-    """Jinja2's per-user bytecode cache (a private 0700 folder under the temp dir, checked by Jinja2).
-
-    Compiling the report's templates costs about 0.17 s, a sixth of a small audit's whole run; the
-    cache is keyed by each template's source checksum and Jinja2's version, so an edited template
-    is compiled again. No cache where none can be made safely.
-    """
-    try:
-        return FileSystemBytecodeCache()
-    except (OSError, RuntimeError):
-        return None
-
-
 @functools.lru_cache(maxsize=1)
 def template_environment() -> Environment:
     """The Jinja2 environment of the reports (autoescape on, strict undefined)."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, bytecode_cache=_bytecode_cache())
+                      trim_blocks=True, lstrip_blocks=True, bytecode_cache=bytecode_cache())
     env.filters.update(prob=_fmt_prob, num=_fmt_num, pct=_fmt_pct, files=_fmt_files)
     env.globals.update(label_color=label_color)
     return env

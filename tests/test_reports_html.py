@@ -341,3 +341,17 @@ def test_thumb_store_round_trip_and_limits() -> None:
     assert store.get(("r", "c")) is None
     store.close()
     assert store.get(("r", "b")) is None
+
+
+def test_a_broken_template_cache_never_fails_the_report(tmp_path, monkeypatch):
+    from iqa.reports import html
+    from iqa.reports.bytecode_cache import QuietBytecodeCache
+
+    cache = QuietBytecodeCache(str(tmp_path / "gone"))  # its folder does not exist: every dump fails
+    env = html.template_environment().overlay(bytecode_cache=cache, cache_size=0)
+    assert env.get_template("macros.html.j2") is not None
+    (tmp_path / "gone").mkdir()
+    env.get_template("macros.html.j2")
+    for f in (tmp_path / "gone").iterdir():
+        f.write_bytes(b"not bytecode")  # a damaged cache file: compiled again, not an error
+    assert env.get_template("macros.html.j2") is not None
