@@ -16,14 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from iqa.auditor.labels import blur_margin
+
 QUANTILES = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
 FEATURES = ("band_blur_margin", "band_sharp_vs_original", *(f"margin_q{int(q * 100)}" for q in QUANTILES),
             "band_sharp_vs_original_median", "band_sharp_vs_original_max", "all_blur_margin",
             "all_sharp_vs_original", "margin_std")
-
-
-def _blur_margin(logits: np.ndarray) -> np.ndarray:
-    return logits[..., 0] - logits[..., 1:].max(axis=-1)
 
 
 def head_features(patch_logits: np.ndarray, band: np.ndarray) -> np.ndarray:
@@ -36,12 +34,12 @@ def head_features(patch_logits: np.ndarray, band: np.ndarray) -> np.ndarray:
     band : ndarray, shape (k, 3)
         The band of sharpest-looking patches the plain rule averages (``auditor.model.sharpest_patches``).
     """
-    margins = np.sort(_blur_margin(patch_logits)).astype(np.float64)
+    margins = np.sort(blur_margin(patch_logits)).astype(np.float64)
     band_mean, all_mean = band.mean(axis=0), patch_logits.mean(axis=0)
     sharp_vs_original = np.sort(band[:, 2] - band[:, 1]).astype(np.float64)
     return np.array([
-        _blur_margin(band_mean), band_mean[2] - band_mean[1], *_quantiles(margins, QUANTILES),
-        _quantiles(sharp_vs_original, (0.5,))[0], sharp_vs_original[-1], _blur_margin(all_mean),
+        blur_margin(band_mean), band_mean[2] - band_mean[1], *_quantiles(margins, QUANTILES),
+        _quantiles(sharp_vs_original, (0.5,))[0], sharp_vs_original[-1], blur_margin(all_mean),
         all_mean[2] - all_mean[1], margins.std()], np.float64)
 
 

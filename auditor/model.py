@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from iqa.auditor.image_head import BlurHead, with_head_margin
-from iqa.auditor.labels import LABELS
+from iqa.auditor.labels import LABELS, blur_margin
 from iqa.auditor.model_meta import ModelError, ModelMeta, read_model_meta
 from iqa.auditor.patches import PatchPolicy
 
@@ -165,11 +165,6 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
-
-
-def blur_margin(logits: np.ndarray) -> np.ndarray:
-    """Blurry-vs-rest margin over the last axis: the blurry score minus the best other one."""
-    return logits[..., 0] - logits[..., 1:].max(axis=-1)
 
 
 def sharpest_patches(patch_logits: np.ndarray, keep_fraction: float, trim_fraction: float = 0.0) -> np.ndarray:
