@@ -48,7 +48,9 @@ class ThumbMemo:
 
     def __init__(self, jpegs: Mapping[tuple[str, str], bytes] | ThumbStore | None = None) -> None:
         self._seen: dict[tuple[str, str, int], Thumb] = {}
-        self._jpegs = jpegs if jpegs is not None else {}  # thumbnails the workers made, by (root, path): no decode for those
+        # thumbnails the workers made, by (root, path): no decode for those ("is not None": a store
+        # whose thumbnails all wait on disk holds nothing in memory but is not empty)
+        self._jpegs = jpegs if jpegs is not None else {}
 
     def __call__(self, result: AuditResult, side: int, with_map: bool = True) -> Thumb:
         key = (result.root, result.path, side)

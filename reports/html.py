@@ -212,7 +212,7 @@ class AuditReportBuilder:
             self._jpegs.spill(key, thumbnail)
             return
         self._jpegs.keep(key, thumbnail)
-        if len(self._jpegs) > self._held_cap() + self.PRUNE_SLACK:
+        if self._jpegs.in_memory() > self._held_cap() + self.PRUNE_SLACK:
             self._jpegs.retain_only({(r.root, r.path) for r in self._digest.held()} | self._cull.held())
 
     def _held_cap(self) -> int:

@@ -29,7 +29,8 @@ class ThumbStore:
         self._file: IO[bytes] | None = None
         self._spilled = 0
 
-    def __len__(self) -> int:
+    def in_memory(self) -> int:
+        """How many thumbnails are held in memory (the spilled ones are not counted)."""
         return len(self._memory)
 
     def keep(self, key: Key, jpeg: bytes) -> None:

@@ -319,7 +319,7 @@ def test_burst_frames_grouped_after_the_run_use_the_spilled_worker_thumbnails(ph
     for i, row in enumerate(rows):
         ok, jpeg = cv2.imencode(".jpg", _image(60, 80, 7 * i))
         builder.add(row, jpeg.tobytes())
-    assert len(builder._jpegs) == 0  # nothing held in memory
+    assert builder._jpegs.in_memory() == 0  # nothing held in memory
     grouped = [dataclasses.replace(r, group=1, group_kind="burst", best_in_group=int(i == 0))
                for i, r in enumerate(rows)]
     html = builder.write(tmp_path / "r.html", summary_of(grouped, photos), rows=grouped).read_text(encoding="utf-8")
@@ -334,7 +334,7 @@ def test_thumb_store_round_trip_and_limits() -> None:
     store.keep(("r", "a"), b"in memory")
     store.spill(("r", "b"), b"on disk")
     store.retain_only([("r", "b")])  # a leaves memory for the file
-    assert len(store) == 0
+    assert store.in_memory() == 0
     assert store.get(("r", "a")) == b"in memory" and store.get(("r", "b")) == b"on disk"
     store.max_spill_bytes = 10
     store.spill(("r", "c"), b"too big for what is left")
