@@ -113,7 +113,7 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
                   "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate},
         versions=_versions(),
     )
-    meta_file = write_model_meta(metadata_path(out), meta)
+    meta_file = metadata_path(out)  # written by calibrate_model, step by step
     meta, result = calibrate_model(out, meta, dataset, calibration, policy, head, progress)
     meta = replace(meta, metrics={"patch_accuracy_float": float_acc, "patch_accuracy_int8": int8_acc, **meta.metrics})
     write_model_meta(meta_file, meta)
@@ -129,7 +129,7 @@ def calibrate_model(model: Path, meta: ModelMeta, dataset: str | Path, calibrati
 
     Writes the metadata beside ``model`` after each step and returns it with
     ``(bias, temperature, test summary, calibration summary or None)``; ``meta.metrics`` holds the
-    headline figures. Needs no TensorFlow: ``iqa recalibrate`` runs it on a shipped model.
+    headline figures. It converts nothing: ``iqa recalibrate`` runs it on an existing int8 model.
     """
     meta_file = metadata_path(model)
     rule = meta.aggregation
