@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -67,15 +68,16 @@ def test_worker_count_follows_cpu_affinity(monkeypatch: pytest.MonkeyPatch) -> N
     assert isinstance(local_backend(1), InProcess)
 
 
+def _recorded(n: int, pulled: list[int]) -> Iterator[int]:
+    """0..n-1, each appended to ``pulled`` when the consumer takes it (to see how far a backend reads ahead)."""
+    for i in range(n):
+        pulled.append(i)
+        yield i
+
+
 def test_in_process_backend_keeps_order_and_laziness() -> None:
     pulled: list[int] = []
-
-    def items():
-        for i in range(5):
-            pulled.append(i)
-            yield i
-
-    stream = InProcess().map_ordered(_square, items(), _failed)
+    stream = InProcess().map_ordered(_square, _recorded(5, pulled), _failed)
     assert next(stream) == 0 and pulled == [0]
     assert list(stream) == [1, 4, 9, 16]
 
@@ -89,13 +91,7 @@ def test_batches_close_at_a_count_or_a_weight() -> None:
 
 def test_batched_pool_keeps_order_and_a_bounded_window() -> None:
     pulled: list[int] = []
-
-    def items():
-        for i in range(60):
-            pulled.append(i)
-            yield i
-
-    stream = ProcessPool(2, timeout=60, batch_items=4).map_ordered(_square, items(), _failed)
+    stream = ProcessPool(2, timeout=60, batch_items=4).map_ordered(_square, _recorded(60, pulled), _failed)
     assert next(stream) == 0
     assert len(pulled) <= 2 * 4 * 4 + 4  # a window of batches, not the whole input
     assert list(stream) == [x * x for x in range(1, 60)]
