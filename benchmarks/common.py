@@ -40,7 +40,24 @@ def iqa_command() -> list[str]:
     exe = shutil.which("iqa")
     if exe and os.environ.get("IQA_BENCH_INSTALLED"):
         return [exe]
+    compile_checkout()
     return [sys.executable, "-m", "iqa"]
+
+
+PACKAGES = ("iqa", "auditor", "dataset", "trainer", "reports")
+
+
+def compile_checkout() -> None:
+    """Byte-compile the checkout's packages, as ``pip install .`` does at install time.
+
+    Where ``PYTHONDONTWRITEBYTECODE`` is set (as on this project's machines) and nothing wrote
+    the ``.pyc`` files, every ``iqa`` process, its fork server included, would compile some 40
+    modules from source first: about 0.1 s of start-up that an installed ``iqa`` never pays.
+    """
+    import compileall
+
+    for package in PACKAGES:
+        compileall.compile_dir(str(REPO / package), quiet=1)
 
 
 def checkout_env() -> dict[str, str]:
