@@ -1,5 +1,5 @@
 """``python -m iqa``: the ``iqa`` command."""
-from iqa.cli import entry
+from iqa.launch import entry
 
 if __name__ == "__main__":
     entry()

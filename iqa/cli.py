@@ -11,9 +11,10 @@ import click
 
 from iqa.auditor import exit_codes
 from iqa import __version__
-from iqa.commands.audit import audit_command, demo_command, prestart_workers
+from iqa.commands.audit import audit_command, demo_command
 from iqa.commands.check import check_command
 from iqa.commands.common import echo_err
+from iqa.launch import prestart_workers
 
 
 class _Group(click.Group):

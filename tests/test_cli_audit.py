@@ -174,6 +174,6 @@ def test_entry_exits_with_the_command_status_and_flushes(tmp_path: Path, subproc
     ([], False),
 ])
 def test_fork_server_starts_before_option_parsing_only_for_a_local_pool(args, expected):
-    from iqa.commands.audit import will_start_local_workers
+    from iqa.launch import will_start_local_workers
 
     assert will_start_local_workers(args) is expected

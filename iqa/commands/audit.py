@@ -17,28 +17,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from iqa.job import AuditJob
 
 
-def will_start_local_workers(args: list[str]) -> bool:
-    """Whether the command line ``args`` (after ``iqa``) is an ``iqa audit`` that forks local workers.
-
-    Read before click parses the options: parsing the ROOTs imports the imaging stack (about a
-    quarter of a second), and the fork server can import the workers' libraries meanwhile.
-    """
-    if not args or args[0] != "audit" or any(a in ("-h", "--help") for a in args):
-        return False
-    for option, value in zip(args, args[1:] + [""]):
-        if (option, value) in (("--workers", "1"), ("--engine", "dask")) or option in ("--workers=1", "--engine=dask"):
-            return False
-    return True
-
-
-def prestart_workers(args: list[str]) -> None:
-    """Start the audit's fork server now when ``args`` will need it (see :func:`will_start_local_workers`)."""
-    if will_start_local_workers(args):
-        from iqa.auditor.startup import start_fork_server
-
-        start_fork_server()
-
-
 @click.command("audit", short_help="Audit folders of photos into a CSV and an HTML report.")
 @url_root_arg
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
