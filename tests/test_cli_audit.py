@@ -177,3 +177,12 @@ def test_fork_server_starts_before_option_parsing_only_for_a_local_pool(args, ex
     from iqa.launch import will_start_local_workers
 
     assert will_start_local_workers(args) is expected
+
+
+def test_the_console_script_module_imports_no_third_party_library(subprocess_env):
+    # iqa.launch runs before anything else so the fork server starts at once: it must stay light
+    code = ("import sys, iqa.launch\n"
+            "print(sorted(m for m in ('click', 'numpy', 'cv2', 'PIL', 'jinja2') if m in sys.modules))")
+    proc = subprocess.run([PYTHON, "-c", code], env=subprocess_env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

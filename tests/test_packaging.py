@@ -44,4 +44,4 @@ def test_the_wheel_installs_only_iqa(tmp_path: Path) -> None:
     info = {n.split("/")[-1]: n for n in names if ".dist-info/" in n}
     wheel_zip = zipfile.ZipFile(wheel)
     assert wheel_zip.read(info["top_level.txt"]).decode().split() == ["iqa"]
-    assert "iqa = iqa.cli:entry" in wheel_zip.read(info["entry_points.txt"]).decode()
+    assert "iqa = iqa.launch:entry" in wheel_zip.read(info["entry_points.txt"]).decode()
