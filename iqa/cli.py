@@ -25,6 +25,7 @@ class _Group(click.Group):
 
         try:
             with exit_codes.sigterm_as_interrupt():
+                # a no-op after iqa.launch.entry; kept for callers of main() without it (tests, scripts)
                 prestart_workers([*ctx.protected_args, *ctx.args])
                 return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -65,7 +66,8 @@ _register_training_commands()
 
 
 def entry() -> None:
-    """The ``iqa`` console script: run the command, flush, and exit without interpreter teardown.
+    """Run the command (after :func:`iqa.launch.entry`, the console script), flush, and exit without
+    interpreter teardown.
 
     Every file is closed and every worker stopped by then; tearing down the modules and
     collecting the objects of a run (numpy, OpenCV, the model) only costs time.

@@ -33,7 +33,10 @@ def prestart_workers(args: list[str]) -> None:
 
 def entry() -> None:
     """``iqa``: start the fork server if the command needs one, then run the command line."""
-    prestart_workers(sys.argv[1:])
+    try:
+        prestart_workers(sys.argv[1:])
+    except Exception:  # the audit's pool starts the server itself, and reports a failure as the CLI does
+        pass
     from iqa.cli import entry as run
 
     run()
