@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import cv2
@@ -59,13 +60,16 @@ def main() -> None:
         base = {Path(p).stem: lab for p, lab in found.items() if p.startswith("as_is/")}
         print(f"{len(base)} test images; model {args.model or 'shipped'}")
         total = same = same_blur = 0
+        changes: Counter[tuple[str, str]] = Counter()
         for kind in KINDS:
             pairs = [(base[Path(p).stem], lab) for p, lab in found.items() if p.startswith(f"{kind}/")]
+            changes.update((a, b) for a, b in pairs if a != b)
             s = sum(a == b for a, b in pairs)
             sb = sum((a == "blurry") == (b == "blurry") for a, b in pairs)
             total, same, same_blur = total + len(pairs), same + s, same_blur + sb
             print(f"{kind:8} label unchanged {s / len(pairs):.3f}   blurry-vs-not unchanged {sb / len(pairs):.3f}")
         print(f"{'all':8} label unchanged {same / total:.3f}   blurry-vs-not unchanged {same_blur / total:.3f}")
+        print("changes (as is -> perturbed): " + ", ".join(f"{a} -> {b} {n}" for (a, b), n in changes.most_common()))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from iqa.auditor.imaging import ImageLoadError, open_image
 from iqa.auditor.labels import LABELS
 from iqa.dataset.cifar import iter_cifar
 from iqa.dataset.manifest import PARAM_COLUMNS, SEED_LAYOUT, SEED_LAYOUT_BLUR, SPLITS, write_manifest
-from iqa.dataset.recipes import VARIANTS, crisp_source, make_variant
+from iqa.dataset.recipes import UNSHRUNK_VARIANTS, VARIANTS, crisp_source, make_variant
 from iqa.dataset.ranges import RANGES, DegradationRanges
 
 
@@ -132,8 +132,9 @@ def make_source_samples(task: tuple[int, Source, str, BuildConfig, Path]) -> tup
     rows = []
     for vi, variant, folder in _jobs(index, split, config):
         rng = np.random.default_rng([config.seed, index, vi])
-        img, label, params = make_variant(base, variant, rng, config.ranges)
-        params["source_scale"] = scale
+        unshrunk = variant in UNSHRUNK_VARIANTS
+        img, label, params = make_variant(pixels if unshrunk else base, variant, rng, config.ranges)
+        params["source_scale"] = 1.0 if unshrunk else scale
         target = out / folder / f"{index:06d}_{variant}"
         written = write_image(target, img, params.get("jpeg_quality"))
         row = {"file": written.relative_to(out).as_posix(), "source": source.key,

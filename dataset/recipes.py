@@ -91,7 +91,12 @@ VARIANTS: dict[str, tuple[str, Optics, Edit | None]] = {
     "shake": (BLURRY, shake, None),
     "unsharp": (SHARP, in_focus, unsharp),
     "boost": (SHARP, in_focus, boost),
+    "native": (ORIGINAL, in_focus, None),
 }
+# Variants rendered from the source at analysis scale, *not* shrunk by ``crisp_source``: a real photo
+# as the auditor sees it, with its own lens and demosaicing softness (or an SR benchmark's crispness),
+# labelled original, so that untouched real photos are neither blurry nor over-sharpened.
+UNSHRUNK_VARIANTS = frozenset({"native"})
 
 
 def scene_light(lin: np.ndarray, rng: np.random.Generator, rg: DegradationRanges,

@@ -46,7 +46,7 @@ def test_build_is_deterministic_split_by_source_and_skips_bad_files(photo_dir: P
     assert (tmp_path / "a/manifest.csv").read_bytes() == (tmp_path / "b/manifest.csv").read_bytes()
     assert [k for k, _ in a.skipped] == ["0:broken.jpg"] and a.sources == 13
     rows = _manifest(tmp_path / "a")
-    assert len(rows) == a.samples == 12 * 8
+    assert len(rows) == a.samples == 12 * 9
     splits_of: dict[str, set[str]] = {}
     for r in rows:
         splits_of.setdefault(r["source"], set()).add(r["split"])
@@ -66,7 +66,22 @@ def test_samples_are_written_at_analysis_scale_and_loadable(photo_dir: Path, tmp
         assert max(img.width, img.height) <= 1024
         assert r["label"] in LABELS
         assert (r["jpeg_quality"] != "") == r["file"].endswith(".jpg")
-    assert report.counts["blurry"] == report.counts["original"] == 36
+    assert report.counts["blurry"] == 36 and report.counts["original"] == 48  # + the unshrunk "native" variant
+
+
+def test_native_variant_is_the_unshrunk_photo_labelled_original(photo_dir: Path, tmp_path: Path) -> None:
+    build_dataset(list_sources([photo_dir]), tmp_path, BuildConfig(seed=2, workers=1))
+    rows = {(r["source"], r["variant"]): r for r in _manifest(tmp_path)}
+    checked = 0
+    for (source, variant), r in rows.items():
+        if variant != "native" or r["resample"]:
+            continue
+        shrunk = rows[(source, "original")]
+        assert r["label"] == "original" and float(r["source_scale"]) == 1.0 > float(shrunk["source_scale"])
+        native, small = open_image(tmp_path / r["file"]), open_image(tmp_path / shrunk["file"])
+        assert (native.width, native.height) == (240, 180) and native.width > small.width
+        checked += 1
+    assert checked >= 3
 
 
 def _fake_cifar(folder: Path, n: int = 10) -> Path:

@@ -14,7 +14,8 @@ from iqa.auditor.labels import LABELS
 from iqa.auditor.patches import PatchPolicy, select_patches
 from iqa.dataset.manifest import IMAGE_LEVEL_ONLY_VARIANTS, manifest_hash, manifest_path, read_manifest
 
-__all__ = ["ImageItem", "PatchData", "list_items", "manifest_hash", "extract_patches", "load_split_patches"]
+__all__ = ["ImageItem", "PatchData", "list_items", "manifest_hash", "extract_patches", "load_split_patches",
+           "concat_patches", "check_same_split", "held_out_photos"]
 
 
 @dataclass(frozen=True)
@@ -108,3 +109,44 @@ def load_split_patches(root: str | Path, split: str, policy: PatchPolicy, max_si
     if cache and manifest_path(root).is_file():
         np.savez(cache_file, x=data.x, y=data.y, image=data.image)
     return items, data
+
+
+def concat_patches(parts: list[PatchData]) -> PatchData:
+    """One :class:`PatchData` of several (image indices stay unique: each part's are offset)."""
+    offset, images = 0, []
+    for part in parts:
+        images.append(part.image + offset)
+        offset += int(part.image.max()) + 1 if len(part.image) else 0
+    return PatchData(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]),
+                     np.concatenate(images))
+
+
+def check_same_split(dataset: str | Path, also: tuple[str, ...] | list[str]) -> None:
+    """Raise ValueError when a build of ``also`` trains on a source photo that ``dataset`` holds out.
+
+    Extra draws must come from the same source split (``iqa dataset build --split-seed``), or their
+    train split would leak ``dataset``'s validation and test photos into training.
+    """
+    held_out = {r["source"] for r in read_manifest(dataset) if r["split"] != "train"}
+    for other in also:
+        leaked = held_out & {r["source"] for r in read_manifest(other, "train")}
+        if leaked:
+            raise ValueError(f"{other} trains on {len(leaked)} source photo(s) that {dataset} holds out for "
+                             "validation or test; build it with the same --split-seed")
+
+
+def held_out_photos(dataset: str | Path, source_roots: list[str | Path] | tuple[str | Path, ...],
+                    split: str = "val") -> list[ImageItem]:
+    """The untouched source photos of ``dataset``'s ``split``, as items labelled original (variant ``native``).
+
+    ``source_roots`` are the ``--source`` folders the dataset was built from, in the same order
+    (manifest sources are keyed ``"index:relative/path"``); CIFAR sources and missing files are left out.
+    """
+    roots = [Path(r) for r in source_roots]
+    keys = sorted({r["source"] for r in read_manifest(dataset, split)})
+    items = []
+    for key in keys:
+        index, _, rel = key.partition(":")
+        if index.isdigit() and int(index) < len(roots) and (roots[int(index)] / rel).is_file():
+            items.append(ImageItem(roots[int(index)] / rel, "original", "native"))
+    return items

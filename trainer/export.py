@@ -13,7 +13,7 @@ from iqa.auditor.labels import LABELS
 from iqa.auditor.model import PatchClassifier, metadata_path
 from iqa.auditor.model_meta import Aggregation, ModelMeta, write_model_meta
 from iqa.trainer.calibrate import CalibrationPolicy, fit_bias, fit_temperature
-from iqa.trainer.data import list_items, load_split_patches, manifest_hash
+from iqa.trainer.data import held_out_photos, list_items, load_split_patches, manifest_hash
 from iqa.trainer.evaluate import ScoredImages, score_items, summarize
 from iqa.trainer.image_head import HeadConfig, fit_blur_head, patch_logits_per_image
 from iqa.trainer.loso import leave_one_scene_out
@@ -80,7 +80,7 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
                  name: str | None = None, progress: Callable[[int], None] | None = None,
                  policy: CalibrationPolicy = CalibrationPolicy(), patch_count: int = AUDIT_PATCH_COUNT,
                  keep_fraction: float = KEEP_FRACTION, trim_fraction: float = TRIM_FRACTION,
-                 head: HeadConfig | None = HeadConfig()) -> QuantizeReport:
+                 head: HeadConfig | None = HeadConfig(), source_roots: Iterable[str | Path] = ()) -> QuantizeReport:
     """Quantize a training run to ``out`` (.tflite) and write calibrated metadata beside it.
 
     ``patch_count`` is how many of the most textured patches the auditor analyses per photo;
@@ -110,11 +110,12 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
         output={"dtype": "int8", "kind": "logits", "note": "dequantize, then softmax"},
         architecture=asdict(cfg.model),
         training={"dataset_manifest_sha256": manifest_hash(dataset), "seed": cfg.seed, "epochs": cfg.epochs,
-                  "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate},
+                  "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate,
+                  **({"also_manifest_sha256": [manifest_hash(a) for a in cfg.also]} if cfg.also else {})},
         versions=_versions(),
     )
     meta_file = metadata_path(out)  # written by calibrate_model, step by step
-    meta, result = calibrate_model(out, meta, dataset, calibration, policy, head, progress)
+    meta, result = calibrate_model(out, meta, dataset, calibration, policy, head, progress, source_roots)
     meta = replace(meta, metrics={"patch_accuracy_float": float_acc, "patch_accuracy_int8": int8_acc, **meta.metrics})
     write_model_meta(meta_file, meta)
     bias, temperature, test_summary, real_summary = result
@@ -124,8 +125,12 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
 
 def calibrate_model(model: Path, meta: ModelMeta, dataset: str | Path, calibration: Iterable[str | Path] = (),
                     policy: CalibrationPolicy = CalibrationPolicy(), head: HeadConfig | None = HeadConfig(),
-                    progress: Callable[[int], None] | None = None) -> tuple[ModelMeta, tuple]:
+                    progress: Callable[[int], None] | None = None,
+                    source_roots: Iterable[str | Path] = ()) -> tuple[ModelMeta, tuple]:
     """Fit the image-level rule of an int8 ``model`` (head, then bias and temperature) and score it.
+
+    With ``source_roots`` (the folders ``dataset`` was built from), its validation photos at native
+    size cap how often untouched real photos are called blurry or over-sharpened (``fit_bias``).
 
     Writes the metadata beside ``model`` after each step and returns it with
     ``(bias, temperature, test summary, calibration summary or None)``; ``meta.metrics`` holds the
@@ -143,7 +148,9 @@ def calibrate_model(model: Path, meta: ModelMeta, dataset: str | Path, calibrati
         write_model_meta(meta_file, meta)
     val = score_items(list_items(dataset, "val"), model, progress=progress)
     real = _score_folders(calibration, model, progress)
-    bias, fit = fit_bias(val, real, policy)
+    native_items = held_out_photos(dataset, tuple(source_roots)) if source_roots else []
+    native = score_items(native_items, model, progress=progress) if native_items else None
+    bias, fit = fit_bias(val, real, policy, native)
     temperature = fit_temperature([val, real], bias)
     calibrated = {**fit, "calibration_folders": [Path(c).name for c in calibration]}
     extra = {k: v for k, v in rule.extra.items() if k != "calibration"}
@@ -154,7 +161,7 @@ def calibrate_model(model: Path, meta: ModelMeta, dataset: str | Path, calibrati
     # log-odds are free of bias and temperature: the calibration photos need no second pass
     real_summary = summarize(real, bias, temperature) if real is not None else None
     if real_summary is not None:
-        real_summary["leave_one_scene_out"] = leave_one_scene_out(val, real, policy)
+        real_summary["leave_one_scene_out"] = leave_one_scene_out(val, real, policy, native)
     meta = replace(meta, metrics={**(meta.metrics or {}), "test": _headline(test_summary),
                                   "calibration": _headline(real_summary) if real_summary else None})
     write_model_meta(meta_file, meta)

@@ -15,8 +15,8 @@ from iqa.trainer.calibrate import CalibrationPolicy, fit_bias
 from iqa.trainer.evaluate import ScoredImages, decide_with_bias, scene_of, take
 
 
-def leave_one_scene_out(val: ScoredImages, real: ScoredImages,
-                        policy: CalibrationPolicy = CalibrationPolicy()) -> dict[str, Any]:
+def leave_one_scene_out(val: ScoredImages, real: ScoredImages, policy: CalibrationPolicy = CalibrationPolicy(),
+                        native: ScoredImages | None = None) -> dict[str, Any]:
     """Blurry-vs-not balanced accuracy of ``real`` when every scene is judged by a bias fitted without it.
 
     Returns
@@ -30,7 +30,7 @@ def leave_one_scene_out(val: ScoredImages, real: ScoredImages,
     biases: dict[str, float] = {}
     for scene in sorted(set(scenes)):
         held = scenes == scene
-        bias, _ = fit_bias(val, take(real, ~held), policy)
+        bias, _ = fit_bias(val, take(real, ~held), policy, native)
         pred[held] = decide_with_bias(real.log_odds[held], bias)
         biases[scene] = bias[0]
     truth_blurry, said_blurry = real.truth == 0, pred == 0

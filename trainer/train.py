@@ -13,7 +13,7 @@ import keras
 
 from iqa.auditor.labels import LABELS
 from iqa.auditor.patches import PatchPolicy
-from iqa.trainer.data import PatchData, load_split_patches
+from iqa.trainer.data import PatchData, check_same_split, concat_patches, load_split_patches
 from iqa.trainer.model import ModelConfig, build_model
 
 MODEL_FILE = "model.keras"
@@ -34,6 +34,7 @@ class TrainConfig:
     policy: PatchPolicy = field(default_factory=PatchPolicy)
     model: ModelConfig = field(default_factory=ModelConfig)
     init_from: str = ""  # a run folder whose model.keras is the starting point (fine-tuning); "" = fresh weights
+    also: tuple[str, ...] = ()  # more builds whose train split joins the dataset's (other draws, same split)
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,18 @@ def train(dataset: str | Path, run_dir: str | Path, config: TrainConfig = TrainC
           progress: Callable[[int], None] | None = None, verbose: int = 2) -> TrainResult:
     """Train the patch CNN on ``dataset``'s train split, early-stopped on its val split.
 
+    The train splits of ``config.also`` (other draws of degradations of the same source split,
+    checked by :func:`check_same_split`) join the dataset's; validation stays the dataset's own.
+
     Writes ``model.keras``, ``history.csv`` and ``train_config.json`` into ``run_dir``.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-    _, train_data = load_split_patches(dataset, "train", config.policy, config.max_side, progress=progress)
+    check_same_split(dataset, config.also)
+    parts = [load_split_patches(d, "train", config.policy, config.max_side, progress=progress)[1]
+             for d in (dataset, *config.also)]
+    train_data = concat_patches(parts)
     _, val_data = load_split_patches(dataset, "val", config.policy, config.max_side, progress=progress)
     if len(train_data.y) == 0 or len(val_data.y) == 0:
         raise ValueError(f"no training or validation patches in {dataset}")
@@ -118,7 +125,7 @@ def load_train_config(run_dir: str | Path) -> tuple[TrainConfig, str]:
     cfg = TrainConfig(epochs=raw["epochs"], batch_size=raw["batch_size"], learning_rate=raw["learning_rate"],
                       patience=raw["patience"], seed=raw["seed"], max_side=raw["max_side"],
                       policy=PatchPolicy(**raw["policy"]), model=ModelConfig(**raw["model"]),
-                      init_from=raw.get("init_from", ""))
+                      init_from=raw.get("init_from", ""), also=tuple(raw.get("also", ())))
     return cfg, raw["dataset"]
 
 

@@ -85,8 +85,12 @@ def dataset_build(sources: tuple[str, ...], cifar: str | None, cifar_limit: int 
 @click.option("--width", type=int, default=16, show_default=True, help="Channels of the first convolution.")
 @click.option("--init-from", type=click.Path(exists=True, file_okay=False), default=None,
               help="Start from this run's model.keras (fine-tuning) instead of fresh weights.")
+@click.option("--also", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Another build whose train split joins DATASET's (another draw made with the same "
+                   "--split-seed); repeatable. Validation stays DATASET's.")
 def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, learning_rate: float, patience: int,
-                  seed: int, patch_size: int, patch_count: int, width: int, init_from: str | None) -> None:
+                  seed: int, patch_size: int, patch_count: int, width: int, init_from: str | None,
+                  also: tuple[str, ...]) -> None:
     """Train the patch CNN on DATASET (built by `iqa dataset build`)."""
     _require_tensorflow()
     from iqa.auditor.patches import PatchPolicy
@@ -96,7 +100,8 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
 
     config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
                          seed=seed, policy=PatchPolicy(patch_size, patch_count),
-                         model=ModelConfig(patch_size=patch_size, width=width), init_from=init_from or "")
+                         model=ModelConfig(patch_size=patch_size, width=width), init_from=init_from or "",
+                         also=tuple(str(Path(a).resolve()) for a in also))
     try:
         result = train(dataset, run_dir, config)
     except ValueError as exc:
@@ -120,9 +125,12 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
               help="The verdict averages the patches ranked trim..keep, sharpest first [default: 0.5].")
 @click.option("--head/--no-head", default=True, show_default=True,
               help="Fit the image-level blur head on the validation split (--no-head: the band's mean decides).")
+@click.option("--sources", "source_roots", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="The --source folder(s) the dataset was built from, in order: its validation photos at native "
+                   "size cap how often untouched photos are called blurry (1 %) or over-sharpened (2 %).")
 def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name: str | None,
                      patch_count: int | None, trim_fraction: float | None, keep_fraction: float | None,
-                     head: bool) -> None:
+                     head: bool, source_roots: tuple[str, ...]) -> None:
     """Convert a training run to a full-integer int8 TFLite model with calibrated metadata."""
     _require_tensorflow()
     from iqa.trainer import export
@@ -133,7 +141,7 @@ def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name:
                                  patch_count=patch_count or export.AUDIT_PATCH_COUNT,
                                  keep_fraction=export.KEEP_FRACTION if keep_fraction is None else keep_fraction,
                                  trim_fraction=export.TRIM_FRACTION if trim_fraction is None else trim_fraction,
-                                 head=HeadConfig() if head else None)
+                                 head=HeadConfig() if head else None, source_roots=source_roots)
     click.echo(f"int8 model: {report.model_path} ({report.size_bytes / 1024:.0f} KiB), "
                f"metadata: {report.metadata_path}")
     click.echo(f"test patch accuracy: float {report.float_accuracy:.4f}, int8 {report.int8_accuracy:.4f} "
@@ -153,7 +161,11 @@ def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name:
               help="Labelled folder(s) of real blurry/original photos to calibrate the decision on.")
 @click.option("--head/--no-head", default=True, show_default=True,
               help="Fit the image-level blur head on DATASET's validation split.")
-def recalibrate_command(model: str, dataset: str, calibration: tuple[str, ...], head: bool) -> None:
+@click.option("--sources", "source_roots", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="The --source folder(s) the dataset was built from, in order: its validation photos at native "
+                   "size cap how often untouched photos are called blurry (1 %) or over-sharpened (2 %).")
+def recalibrate_command(model: str, dataset: str, calibration: tuple[str, ...], head: bool,
+                        source_roots: tuple[str, ...]) -> None:
     """Refit an int8 model's image-level rule (head, bias, temperature) on DATASET, in place."""
     _require_tensorflow()
     from iqa.auditor.model import ModelError, metadata_path
@@ -167,7 +179,7 @@ def recalibrate_command(model: str, dataset: str, calibration: tuple[str, ...], 
     except ModelError as exc:
         raise click.ClickException(str(exc)) from exc
     _, (bias, temperature, test, real) = export.calibrate_model(
-        Path(model), meta, dataset, calibration, head=HeadConfig() if head else None)
+        Path(model), meta, dataset, calibration, head=HeadConfig() if head else None, source_roots=source_roots)
     click.echo(f"calibrated bias: {', '.join(f'{b:+.2f}' for b in bias)}; temperature {temperature:.2f}")
     click.echo("\n== test split (image level)\n" + format_summary(test))
     if real:
