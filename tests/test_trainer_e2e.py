@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from iqa.cli import main
 from iqa.auditor.labels import LABELS
+from iqa.dataset.manifest import read_manifest
 
 pytestmark = [pytest.mark.tf, pytest.mark.slow]
 pytest.importorskip("tensorflow")
@@ -35,13 +36,19 @@ def test_build_train_quantize_evaluate(tiny_photos: Path, tmp_path: Path) -> Non
     r = runner.invoke(main, ["dataset", "build", "--source", str(tiny_photos), "-o", str(data), "--seed", "1",
                              "--quiet"])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(main, ["train", str(data), "-o", str(run), "--epochs", "2", "--batch-size", "32",
-                             "--patches", "4", "--width", "8"])
+    again, other = tmp_path / "again", tmp_path / "other"  # another draw of the same split; another split
+    for out, seeds in ((again, ["--seed", "2", "--split-seed", "1"]), (other, ["--seed", "3"])):
+        r = runner.invoke(main, ["dataset", "build", "--source", str(tiny_photos), "-o", str(out), *seeds, "--quiet"])
+        assert r.exit_code == 0, r.output
+    train = ["train", str(data), "-o", str(run), "--epochs", "2", "--batch-size", "32", "--patches", "4", "--width", "8"]
+    r = runner.invoke(main, [*train, "--also", str(other)])
+    assert r.exit_code == 1 and "holds out for validation or test" in r.output, r.output
+    r = runner.invoke(main, [*train, "--also", str(again)])
     assert r.exit_code == 0, r.output
     for name in ("model.keras", "history.csv", "curves.png", "confusion.png", "report.html"):
         assert (run / name).is_file(), name
     r = runner.invoke(main, ["quantize", str(run), "-o", str(model), "--calibration", str(data / "test"),
-                             "--patch-count", "2"])
+                             "--patch-count", "2", "--sources", str(tiny_photos)])
     assert "int8 model" in r.output
     # a 2-epoch model may lose more than the 1-point budget to int8: then, and only then, exit 1
     loss = re.search(r"\(loss (-?[0-9.]+) points; budget ([0-9.]+)\)", r.output)
@@ -49,6 +56,9 @@ def test_build_train_quantize_evaluate(tiny_photos: Path, tmp_path: Path) -> Non
     assert r.exit_code == (1 if float(loss[1]) > float(loss[2]) else 0), r.output
     meta = json.loads(model.with_suffix(".json").read_text())
     assert tuple(meta["labels"]) == LABELS and len(meta["aggregation"]["bias"]) == 3
+    assert len(meta["training"]["also_manifest_sha256"]) == 1
+    val_sources = {r["source"] for r in read_manifest(data, "val")}
+    assert meta["aggregation"]["calibration"]["native"]["photos"] == len(val_sources) > 0
     # trained on 4 patches per image, the auditor analyses the 2 most textured ones
     assert meta["patch_policy"] == {"size": 64, "count": 2, "max_fraction": 0.5, "half_step_below": 47}
     assert meta["aggregation"]["keep_fraction"] == 0.5
