@@ -2,8 +2,10 @@
 
 The synthetic validation split alone sets a boundary that is too strict for real photos, so the
 blurry bias maximises the mean of two balanced accuracies (synthetic val, real calibration photos)
-under hard caps on false alarms: untouched val originals and bokeh-like partial blur called blurry.
-Among equally good biases the middle of the best plateau is taken (robust, not tuned to an edge).
+under hard caps on false alarms: untouched val originals and bokeh-like partial blur called blurry,
+and (when given) untouched real photos at native size. Among equally good blurry biases the middle of
+the best plateau is taken (robust, not tuned to an edge); the sharp bias is the most conservative one
+within a tolerance of the best validation macro-F1, under the native photos' cap on sharp calls.
 """
 from __future__ import annotations
 
