@@ -148,7 +148,8 @@ def calibrate_model(model: Path, meta: ModelMeta, dataset: str | Path, calibrati
         write_model_meta(meta_file, meta)
     val = score_items(list_items(dataset, "val"), model, progress=progress)
     real = _score_folders(calibration, model, progress)
-    native_items = held_out_photos(dataset, tuple(source_roots)) if source_roots else []
+    source_roots = tuple(source_roots)  # an iterator would always look non-empty
+    native_items = held_out_photos(dataset, source_roots) if source_roots else []
     native = score_items(native_items, model, progress=progress) if native_items else None
     bias, fit = fit_bias(val, real, policy, native)
     temperature = fit_temperature([val, real], bias)

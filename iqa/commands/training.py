@@ -111,6 +111,13 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
                f"model and plots in {result.run_dir} (report: {page})", err=True)
 
 
+# shared by quantize and recalibrate; the caps are trainer.calibrate.CalibrationPolicy's defaults
+SOURCES_OPTION = click.option(
+    "--sources", "source_roots", multiple=True, type=click.Path(exists=True, file_okay=False),
+    help="The --source folder(s) the dataset was built from, in order: its validation photos at native size cap "
+         "how often untouched photos are called blurry (1 %) or over-sharpened (1 %).")
+
+
 @click.command(name="quantize")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Output .tflite path.")
@@ -125,9 +132,7 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
               help="The verdict averages the patches ranked trim..keep, sharpest first [default: 0.5].")
 @click.option("--head/--no-head", default=True, show_default=True,
               help="Fit the image-level blur head on the validation split (--no-head: the band's mean decides).")
-@click.option("--sources", "source_roots", multiple=True, type=click.Path(exists=True, file_okay=False),
-              help="The --source folder(s) the dataset was built from, in order: its validation photos at native "
-                   "size cap how often untouched photos are called blurry (1 %) or over-sharpened (2 %).")
+@SOURCES_OPTION
 def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name: str | None,
                      patch_count: int | None, trim_fraction: float | None, keep_fraction: float | None,
                      head: bool, source_roots: tuple[str, ...]) -> None:
@@ -161,9 +166,7 @@ def quantize_command(run_dir: str, out: str, calibration: tuple[str, ...], name:
               help="Labelled folder(s) of real blurry/original photos to calibrate the decision on.")
 @click.option("--head/--no-head", default=True, show_default=True,
               help="Fit the image-level blur head on DATASET's validation split.")
-@click.option("--sources", "source_roots", multiple=True, type=click.Path(exists=True, file_okay=False),
-              help="The --source folder(s) the dataset was built from, in order: its validation photos at native "
-                   "size cap how often untouched photos are called blurry (1 %) or over-sharpened (2 %).")
+@SOURCES_OPTION
 def recalibrate_command(model: str, dataset: str, calibration: tuple[str, ...], head: bool,
                         source_roots: tuple[str, ...]) -> None:
     """Refit an int8 model's image-level rule (head, bias, temperature) on DATASET, in place."""
