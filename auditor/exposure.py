@@ -1,8 +1,9 @@
 """Exposure check: crushed shadows, blown highlights, under- and over-exposure.
 
 Computed from the analysis image the worker already holds, sampled to a long side of
-:data:`SAMPLE_SIDE` (nearest pixels, so values are exact), with two 256-bin histograms:
-about a millisecond per file. Luma is Rec. 601 (OpenCV's RGB -> grey).
+:data:`SAMPLE_SIDE` (nearest pixels, so values are exact), with one 256-bin histogram
+of luma and one count of blown pixels: about half a millisecond per file at 640x480. Luma is
+Rec. 601 (OpenCV's RGB -> grey).
 
 Scores and thresholds
 ---------------------
@@ -85,13 +86,13 @@ def exposure_stats(pixels: np.ndarray) -> ExposureStats:
     else:
         rgb = np.ascontiguousarray(pixels[..., :3])
         luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        r, g, b = cv2.split(rgb)
-        peak = cv2.max(cv2.max(r, g), b)
+        # maximum over strided channel views: a third of the cost of cv2.split's three copies
+        peak = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
     n = float(max(luma.size, 1))
-    hist, peak_hist = (cv2.calcHist([x], [0], None, [256], [0, 256]).ravel().astype(np.float64) / n
-                       for x in (luma, peak))
+    hist = cv2.calcHist([luma], [0], None, [256], [0, 256]).ravel().astype(np.float64) / n
+    blown = np.count_nonzero(peak >= HIGHLIGHT_CLIP) / n  # one count, not a second histogram
     return ExposureStats(
-        shadows_clipped=_r(hist[:SHADOW_CLIP + 1].sum()), highlights_clipped=_r(peak_hist[HIGHLIGHT_CLIP:].sum()),
+        shadows_clipped=_r(hist[:SHADOW_CLIP + 1].sum()), highlights_clipped=_r(blown),
         under_exposure=_r(hist @ _UNDER_WEIGHT), over_exposure=_r(hist @ _OVER_WEIGHT))
 
 
