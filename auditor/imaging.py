@@ -1,6 +1,6 @@
 """Image loading and scaling shared by the auditor and the dataset builder.
 
-Both sides call :func:`load_image` so training data and audited photos go through
+Both sides call :func:`open_image` so training data and audited photos go through
 exactly the same decode, orientation, colour normalisation and scaling code.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 import struct
 import warnings
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from iqa.auditor.exif import ORIENTATION_TAG, SWAPS_SIDES, apply_orientation, exif_summary
+from iqa.auditor.jpeg_markers import has_frame_header
 from iqa.auditor.safe_open import UnsafeFileError, open_regular
 
 try:  # HEIC/HEIF support is optional at import time but installed by default.
@@ -51,7 +53,6 @@ _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif", ".avif"}
 )
-_EXIF_TAGS = {0x010F: "make", 0x0110: "camera", 0x829A: "exposure_time", 0x920A: "focal_length", 0xA434: "lens", 0x9003: "datetime"}
 
 
 class ImageLoadError(Exception):
@@ -121,27 +122,6 @@ def to_rgb8(im: Image.Image) -> np.ndarray:
     return np.asarray(im, dtype=np.uint8)
 
 
-def _exif_summary(im: Image.Image) -> dict[str, str]:
-    try:
-        exif = im.getexif()
-        merged = dict(exif)
-        merged.update(exif.get_ifd(0x8769))  # Exif sub-IFD holds exposure, focal length, lens
-    except Exception:
-        return {}
-    out: dict[str, str] = {}
-    for tag, name in _EXIF_TAGS.items():
-        value = merged.get(tag)
-        if value is None:
-            continue
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        out[name] = str(value).strip("\x00 ").strip()
-    if "make" in out and "camera" in out and not out["camera"].lower().startswith(out["make"].lower()):
-        out["camera"] = f"{out['make']} {out['camera']}"
-    out.pop("make", None)
-    return out
-
-
 def _draft_for(im: Image.Image, max_side: int) -> None:
     """Ask the JPEG decoder for a reduced-size decode (DCT scaling, about 2x faster) still >= target."""
     if im.format != "JPEG":
@@ -150,15 +130,6 @@ def _draft_for(im: Image.Image, max_side: int) -> None:
     scale = max_side / max(w, h)
     if scale < 1:
         im.draft("RGB", (math.ceil(w * scale), math.ceil(h * scale)))
-
-
-# Pillow's exif_transpose by EXIF orientation, done by OpenCV (pixels are (H, W, C)): a contiguous
-# result 3x faster than numpy's strided copy of a rotated view
-_ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
-    2: lambda a: cv2.flip(a, 1), 3: lambda a: cv2.flip(a, -1), 4: lambda a: cv2.flip(a, 0),
-    5: cv2.transpose, 6: lambda a: cv2.rotate(a, cv2.ROTATE_90_CLOCKWISE),
-    7: lambda a: cv2.transpose(cv2.flip(a, -1)), 8: lambda a: cv2.rotate(a, cv2.ROTATE_90_COUNTERCLOCKWISE),
-}
 
 
 def _decode_jpeg_scaled(data: bytes, size: tuple[int, int], max_side: int) -> np.ndarray | None:
@@ -175,36 +146,6 @@ def _decode_jpeg_scaled(data: bytes, size: tuple[int, int], max_side: int) -> np
         return simplejpeg.decode_jpeg(data, colorspace="RGB", min_width=tw, min_height=th, strict=True)
     except (ValueError, RuntimeError):
         return None
-
-
-_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # frame headers (not DHT, JPG, DAC)
-
-
-def _check_jpeg_header(data: bytes) -> None:
-    """Refuse a JPEG with no frame header before Pillow scans it for markers byte by byte in Python
-    (a JPEG marker followed by megabytes of zeros would take seconds per 10 MB there).
-
-    Segments are skipped by their length and junk between them with ``bytes.find`` (C speed).
-    """
-    pos, n = 2, len(data)
-    while True:
-        pos = data.find(b"\xff", pos)
-        if pos < 0 or pos + 1 >= n:
-            break
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-        elif marker in _SOF_MARKERS:
-            return
-        elif marker in (0xD9, 0xDA):  # end of image, or scan data before any frame header
-            break
-        elif marker in (0x00, 0x01) or 0xD0 <= marker <= 0xD8:  # stuffed byte, TEM, RSTn, SOI: no length
-            pos += 2
-        elif pos + 3 < n:
-            pos += 2 + ((data[pos + 2] << 8) | data[pos + 3])
-        else:
-            break
-    raise ImageLoadError("cannot decode: no JPEG frame header")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -240,22 +181,22 @@ def _read_jpeg_fast(source: Source, max_side: int) -> LoadedImage | None:
         data = _jpeg_bytes(fh)
     if data is None:
         return None
-    _check_jpeg_header(data)
+    if not has_frame_header(data):
+        raise ImageLoadError("cannot decode: no JPEG frame header")
     with Image.open(io.BytesIO(data)) as im:
         if im.format != "JPEG" or im.mode not in ("RGB", "L", "YCbCr"):
             return None
         width, height = im.size
         if width * height > MAX_PIXELS:
             raise ImageLoadError(f"image too large ({width}x{height} pixels)")
-        exif = _exif_summary(im)
-        orientation = im.getexif().get(0x0112, 1)
+        exif = exif_summary(im)
+        orientation = im.getexif().get(ORIENTATION_TAG, 1)
     pixels = _decode_jpeg_scaled(data, (width, height), max_side)
     if pixels is None:
         return None
     pixels = resize_to(pixels, analysis_size(width, height, max_side))  # turn the small image, not the big one
-    if orientation in _ORIENT:
-        pixels = _ORIENT[orientation](np.ascontiguousarray(pixels))
-    if orientation in (5, 6, 7, 8):
+    pixels = apply_orientation(pixels, orientation)
+    if orientation in SWAPS_SIDES:
         width, height = height, width
     return LoadedImage(pixels, width, height, "JPEG", exif)
 
@@ -290,11 +231,11 @@ def _read_with_pillow(source: Source, max_side: int) -> LoadedImage:
         im.load()  # all pixels decoded, and any error raised, before EXIF is read or a verdict given
         if fmt == "PNG":
             _verify_png(fh)
-        exif = _exif_summary(im)
-        orientation = im.getexif().get(0x0112, 1) if hasattr(im, "getexif") else 1
+        exif = exif_summary(im)
+        orientation = im.getexif().get(ORIENTATION_TAG, 1) if hasattr(im, "getexif") else 1
         im = ImageOps.exif_transpose(im) if orientation != 1 else im
         pixels = to_rgb8(im)
-    if orientation in (5, 6, 7, 8):
+    if orientation in SWAPS_SIDES:
         width, height = height, width
     return LoadedImage(resize_to_max_side(pixels, max_side), width, height, fmt, exif)
 

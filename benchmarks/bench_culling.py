@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from iqa.auditor.results import AuditResult  # noqa: E402
 from benchmarks.common import interleaved_rounds  # noqa: E402
 from benchmarks.make_bursts import build  # noqa: E402
-from iqa.reports import csv_io  # noqa: E402
+from iqa.reports import csv_io, csv_writer  # noqa: E402
 from iqa.reports.culling import fill_groups, regroup_csv  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,7 +106,7 @@ def _synthetic_csv(path: Path, n: int, seed: int = 0) -> None:
                                 p_blurry=float(rng.random()), sharpness=float(rng.random() * 500), root="/photos",
                                 phash=f"{h:016x}", captured=captured, camera="Cam", under_exposure=0.1,
                                 over_exposure=0.0, patches="10:10:0.5 " * 8))
-    csv_io.write_results(path, rows)
+    csv_writer.write_results(path, rows)
 
 
 def grouping_cost(n: int, work: Path, files_per_second: float) -> None:

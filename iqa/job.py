@@ -23,7 +23,7 @@ from iqa.auditor.results import AuditResult, AuditSummary
 from iqa.auditor.walk import WalkStats, iter_image_files, walk_order_key, walk_root
 from iqa.auditor import __version__
 from iqa.timing import timing
-from iqa.reports import csv_io, sidecar
+from iqa.reports import csv_io, csv_writer, sidecar
 from iqa.reports.outdir import OutputError, prepare_out_dir, reason
 
 CSV_NAME = "audit.csv"
@@ -174,9 +174,9 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
     return AuditJob(csv_path, html_path, summary, resumed, tuple(warnings), stats.as_dict())
 
 
-def _open_writer(csv_path: Path, resume: bool) -> csv_io.CsvResultWriter:
+def _open_writer(csv_path: Path, resume: bool) -> csv_writer.CsvResultWriter:
     """The CSV writer, opened: a folder, unreadable or read-only ``audit.csv`` becomes an :class:`OutputError`."""
-    writer = csv_io.CsvResultWriter(csv_path, resume=resume)
+    writer = csv_writer.CsvResultWriter(csv_path, resume=resume)
     try:
         writer.open()
     except csv_io.CsvFormatError:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from iqa.auditor.results import CSV_COLUMNS, AuditResult
-from iqa.reports import csv_io
-from iqa.reports.csv_io import CsvFormatError, CsvLockedError, CsvResultWriter, neutralise, read_done, read_results, restore
+from iqa.reports import csv_io, csv_writer
+from iqa.reports.csv_io import CsvFormatError, CsvLockedError, neutralise, read_done, read_results, restore
+from iqa.reports.csv_writer import CsvResultWriter
 
 HOSTILE = ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx", "'=already", "'plain", "a,b\"c", "line\nbreak",
            "<b>x</b>", "café ☕", os.fsdecode(b"raw-\xff.jpg"), "normal.jpg", ""]
@@ -53,14 +54,14 @@ def test_roundtrip_of_hostile_results(tmp_path: Path) -> None:
     out = tmp_path / "a.csv"
     results = [_ok(name or "empty", root=f"/r/{name}") for name in HOSTILE]
     results.append(AuditResult(path="broken.jpg", status="error", error="=cannot decode", root="/r", bytes=0))
-    assert csv_io.write_results(out, results) == len(results)
+    assert csv_writer.write_results(out, results) == len(results)
     assert read_results(out) == results
     assert read_done(out) == {(r.root, r.path) for r in results}
 
 
 def test_torn_last_line_is_cut_on_resume(tmp_path: Path) -> None:
     out = tmp_path / "a.csv"
-    csv_io.write_results(out, [_ok("a.jpg"), _ok("b.jpg")])
+    csv_writer.write_results(out, [_ok("a.jpg"), _ok("b.jpg")])
     with open(out, "ab") as fh:
         fh.write(b"c.jpg,ok,,orig")  # killed in the middle of a row
     assert [r.path for r in read_results(out)] == ["a.jpg", "b.jpg"]
@@ -73,7 +74,7 @@ def test_torn_last_line_is_cut_on_resume(tmp_path: Path) -> None:
 
 def test_torn_row_inside_a_quoted_newline(tmp_path: Path) -> None:
     out = tmp_path / "a.csv"
-    csv_io.write_results(out, [_ok("a.jpg"), _ok("line\nbreak.jpg")])
+    csv_writer.write_results(out, [_ok("a.jpg"), _ok("line\nbreak.jpg")])
     full = out.read_bytes()
     out.write_bytes(full[: full.index(b"break.jpg") + 2])  # ends right after the embedded newline + 2 bytes
     assert [r.path for r in read_results(out)] == ["a.jpg"]
@@ -97,7 +98,7 @@ def test_resume_never_doubles_a_row(tmp_path: Path) -> None:
 
 def test_fresh_overwrites(tmp_path: Path) -> None:
     out = tmp_path / "a.csv"
-    csv_io.write_results(out, [_ok("a.jpg"), _ok("b.jpg")])
+    csv_writer.write_results(out, [_ok("a.jpg"), _ok("b.jpg")])
     with CsvResultWriter(out, resume=False) as w:
         w.write(_ok("c.jpg"))
     assert [r.path for r in read_results(out)] == ["c.jpg"]
@@ -122,7 +123,7 @@ def test_empty_or_header_only_files(tmp_path: Path) -> None:
 
 def test_rewrite_sorted_is_sorted_unique_and_atomic(tmp_path: Path) -> None:
     out = tmp_path / "a.csv"
-    csv_io.write_results(out, [_ok("b.jpg"), _ok("a/z.jpg"), _ok("a.jpg")])
+    csv_writer.write_results(out, [_ok("b.jpg"), _ok("a/z.jpg"), _ok("a.jpg")])
     key = lambda root, path: tuple(path.split("/"))  # noqa: E731
     assert not csv_io.is_sorted(out, key)
     assert csv_io.rewrite_sorted(out, key) == 3

@@ -107,14 +107,14 @@ def test_unreachable_scheduler_is_a_cluster_error() -> None:
 # client mid-run, at a known point however fast or slow the machine is.
 _SELF_KILLING_AUDIT = """
 import os, signal, sys
-from iqa.reports import csv_io
-real = csv_io.CsvResultWriter.write
+from iqa.reports import csv_writer
+real = csv_writer.CsvResultWriter.write
 def write_then_die(self, result):
     written = real(self, result)
     if self.written >= 10:
         os.kill(os.getpid(), signal.SIGKILL)
     return written
-csv_io.CsvResultWriter.write = write_then_die
+csv_writer.CsvResultWriter.write = write_then_die
 from iqa.cli import main
 main(sys.argv[1:], prog_name="iqa")
 """

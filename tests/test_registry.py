@@ -22,7 +22,8 @@ def mean_level(pixels):
 registry.CHECKS = registry.CHECKS + (registry.Check("level", {"mean_level": float, "dark": str}, mean_level),)
 from iqa.auditor.pipeline import AuditConfig, audit
 from iqa.auditor.results import CSV_COLUMNS
-from iqa.reports.csv_io import read_results, write_results
+from iqa.reports.csv_io import read_results
+from iqa.reports.csv_writer import write_results
 
 results = list(audit([sys.argv[1]], AuditConfig(workers=1)))
 write_results(sys.argv[2], results)

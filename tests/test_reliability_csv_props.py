@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iqa.auditor.results import AuditResult
-from iqa.reports import csv_io
-from iqa.reports.csv_io import CsvFormatError, CsvResultWriter, owned_length, read_results
+from iqa.reports import csv_io, csv_writer
+from iqa.reports.csv_io import CsvFormatError, owned_length, read_results
+from iqa.reports.csv_writer import CsvResultWriter
 
 # hostile text: any printable or control character, CSV and formula metacharacters, raw bytes
 _text = st.text(st.characters(blacklist_categories=("Cs",)) | st.sampled_from(list(',"\r\n\t=+-@\'')),
@@ -34,7 +35,7 @@ def test_our_csv_round_trips_and_any_cut_resumes_to_a_prefix(tmp_path_factory: p
                                                              rows: list[AuditResult], cut: float) -> None:
     rows = _unique(rows)
     out = tmp_path_factory.mktemp("p") / "audit.csv"
-    csv_io.write_results(out, rows)
+    csv_writer.write_results(out, rows)
     assert owned_length(out) == out.stat().st_size
     assert read_results(out) == rows
     data = out.read_bytes()

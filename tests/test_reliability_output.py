@@ -15,8 +15,9 @@ from click.testing import CliRunner
 from iqa.auditor import exit_codes
 from iqa.cli import main
 from iqa.auditor.results import CSV_COLUMNS, AuditResult
-from iqa.reports import csv_io
-from iqa.reports.csv_io import CsvNotOursError, CsvResultWriter, CsvWriteError, owned_length, read_results
+from iqa.reports import csv_io, csv_writer
+from iqa.reports.csv_io import CsvNotOursError, CsvWriteError, owned_length, read_results
+from iqa.reports.csv_writer import CsvResultWriter
 from conftest import save_image
 
 HEADER = ",".join(CSV_COLUMNS) + "\r\n"
@@ -49,7 +50,7 @@ def test_a_file_that_is_not_ours_is_never_overwritten(tmp_path: Path, kind: str,
 @pytest.mark.parametrize("resume", [True, False])
 def test_a_symlinked_csv_is_refused_and_its_target_kept(tmp_path: Path, resume: bool) -> None:
     target = tmp_path / "elsewhere.csv"
-    csv_io.write_results(target, [_ok("a.jpg")])
+    csv_writer.write_results(target, [_ok("a.jpg")])
     before = target.read_bytes()
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "audit.csv").symlink_to(target)
@@ -60,7 +61,7 @@ def test_a_symlinked_csv_is_refused_and_its_target_kept(tmp_path: Path, resume: 
 
 def test_our_csv_with_a_torn_last_row_or_header_is_resumed(tmp_path: Path) -> None:
     out = tmp_path / "audit.csv"
-    csv_io.write_results(out, [_ok("a.jpg"), _ok("b.jpg")])
+    csv_writer.write_results(out, [_ok("a.jpg"), _ok("b.jpg")])
     whole = out.read_bytes()
     out.write_bytes(whole[:-7])  # killed mid-row
     assert owned_length(out) == len(whole) - len(whole.split(b"\r\n")[-2]) - 2
@@ -190,7 +191,7 @@ def test_real_disk_full_gives_exit_4_and_a_resumable_csv(tmp_path: Path, tiny_tm
 
 def test_our_csv_saved_with_lf_line_ends_is_still_ours(tmp_path: Path) -> None:
     out = tmp_path / "audit.csv"
-    csv_io.write_results(out, [_ok("a.jpg"), _ok("b.jpg")])
+    csv_writer.write_results(out, [_ok("a.jpg"), _ok("b.jpg")])
     out.write_bytes(out.read_bytes().replace(b"\r\n", b"\n"))  # a text editor's "save"
     with CsvResultWriter(out) as w:
         assert w.done == {("/r", "a.jpg"), ("/r", "b.jpg")}
