@@ -43,8 +43,11 @@ def test_build_train_quantize_evaluate(tiny_photos: Path, tmp_path: Path) -> Non
     train = ["train", str(data), "-o", str(run), "--epochs", "2", "--batch-size", "32", "--patches", "4", "--width", "8"]
     r = runner.invoke(main, [*train, "--also", str(other)])
     assert r.exit_code == 1 and "holds out for validation or test" in r.output, r.output
-    r = runner.invoke(main, [*train, "--also", str(again)])
+    r = runner.invoke(main, [*train, "--also", str(again), "--weight", "native=2"])
     assert r.exit_code == 0, r.output
+    from iqa.trainer.train import load_train_config
+
+    assert load_train_config(run)[0].variant_weights == (("native", 2.0),)
     for name in ("model.keras", "history.csv", "curves.png", "confusion.png", "report.html"):
         assert (run / name).is_file(), name
     r = runner.invoke(main, ["quantize", str(run), "-o", str(model), "--calibration", str(data / "test"),

@@ -13,7 +13,7 @@ import keras
 
 from iqa.auditor.labels import LABELS
 from iqa.auditor.patches import PatchPolicy
-from iqa.trainer.data import PatchData, check_same_split, concat_patches, load_split_patches
+from iqa.trainer.data import ImageItem, PatchData, check_same_split, concat_patches, load_split_patches
 from iqa.trainer.model import ModelConfig, build_model
 
 MODEL_FILE = "model.keras"
@@ -35,6 +35,9 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     init_from: str = ""  # a run folder whose model.keras is the starting point (fine-tuning); "" = fresh weights
     also: tuple[str, ...] = ()  # more builds whose train split joins the dataset's (other draws, same split)
+    # (variant, weight): the loss of that variant's training patches counts ``weight`` times (on top
+    # of the class balance); () trains exactly as before, with Keras' class weights
+    variant_weights: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,13 +61,19 @@ def augment(x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tensor, tf.
     return tf.clip_by_value(x * gain + shift, 0.0, 255.0), y
 
 
-def make_dataset(data: PatchData, batch: int, seed: int, training: bool) -> tf.data.Dataset:
-    ds = tf.data.Dataset.from_tensor_slices((data.x, data.y))
+def make_dataset(data: PatchData, batch: int, seed: int, training: bool,
+                 weights: np.ndarray | None = None) -> tf.data.Dataset:
+    """Batches of (patch, label) or, with per-patch ``weights``, (patch, label, weight)."""
+    ds = tf.data.Dataset.from_tensor_slices((data.x, data.y) if weights is None else (data.x, data.y, weights))
     if training:
         ds = ds.shuffle(min(len(data.y), 50_000), seed=seed, reshuffle_each_iteration=True)
         seeds = tf.data.Dataset.random(seed=seed).batch(2)
-        ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xy, s: augment(xy[0], xy[1], s),
-                                                  num_parallel_calls=tf.data.AUTOTUNE)
+        if weights is None:
+            ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xy, s: augment(xy[0], xy[1], s),
+                                                      num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xyw, s: (*augment(xyw[0], xyw[1], s), xyw[2]),
+                                                      num_parallel_calls=tf.data.AUTOTUNE)
     else:
         ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
     return ds.batch(batch).prefetch(tf.data.AUTOTUNE)
@@ -74,6 +83,20 @@ def class_weights(y: np.ndarray) -> dict[int, float]:
     """Inverse-frequency weights so each class counts equally."""
     counts = np.bincount(y, minlength=len(LABELS)).astype(np.float64)
     return {i: float(len(y) / (len(LABELS) * c)) if c else 0.0 for i, c in enumerate(counts)}
+
+
+def sample_weights(y: np.ndarray, variants: np.ndarray, variant_weights: dict[str, float]) -> np.ndarray:
+    """Per-patch loss weights: the class balance of :func:`class_weights` times each patch's variant weight."""
+    per_class = class_weights(y)
+    w = np.array([per_class[int(c)] for c in range(len(LABELS))], np.float32)[y]
+    for variant, weight in variant_weights.items():
+        w[variants == variant] *= np.float32(weight)
+    return w
+
+
+def _patch_variants(items: list[ImageItem], data: PatchData) -> np.ndarray:
+    names = np.array([it.variant for it in items] or [""], dtype=object)
+    return names[data.image] if len(data.image) else np.zeros(0, dtype=object)
 
 
 def train(dataset: str | Path, run_dir: str | Path, config: TrainConfig = TrainConfig(),
@@ -89,9 +112,13 @@ def train(dataset: str | Path, run_dir: str | Path, config: TrainConfig = TrainC
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     check_same_split(dataset, config.also)
-    parts = [load_split_patches(d, "train", config.policy, config.max_side, progress=progress)[1]
-             for d in (dataset, *config.also)]
-    train_data = concat_patches(parts)
+    loaded = [load_split_patches(d, "train", config.policy, config.max_side, progress=progress)
+              for d in (dataset, *config.also)]
+    train_data = concat_patches([data for _, data in loaded])
+    weights = None
+    if config.variant_weights:
+        variants = np.concatenate([_patch_variants(items, data) for items, data in loaded])
+        weights = sample_weights(train_data.y, variants, dict(config.variant_weights))
     _, val_data = load_split_patches(dataset, "val", config.policy, config.max_side, progress=progress)
     if len(train_data.y) == 0 or len(val_data.y) == 0:
         raise ValueError(f"no training or validation patches in {dataset}")
@@ -107,9 +134,9 @@ def train(dataset: str | Path, run_dir: str | Path, config: TrainConfig = TrainC
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2, min_lr=1e-5),
         keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE)),
     ]
-    hist = model.fit(make_dataset(train_data, config.batch_size, config.seed, True),
+    hist = model.fit(make_dataset(train_data, config.batch_size, config.seed, True, weights),
                      validation_data=make_dataset(val_data, 512, config.seed, False),
-                     epochs=config.epochs, class_weight=class_weights(train_data.y),
+                     epochs=config.epochs, class_weight=class_weights(train_data.y) if weights is None else None,
                      callbacks=callbacks, verbose=verbose)
     model.save(run_dir / MODEL_FILE)
     (run_dir / CONFIG_FILE).write_text(json.dumps({"dataset": str(Path(dataset).resolve()), **asdict(config)},
@@ -125,7 +152,8 @@ def load_train_config(run_dir: str | Path) -> tuple[TrainConfig, str]:
     cfg = TrainConfig(epochs=raw["epochs"], batch_size=raw["batch_size"], learning_rate=raw["learning_rate"],
                       patience=raw["patience"], seed=raw["seed"], max_side=raw["max_side"],
                       policy=PatchPolicy(**raw["policy"]), model=ModelConfig(**raw["model"]),
-                      init_from=raw.get("init_from", ""), also=tuple(raw.get("also", ())))
+                      init_from=raw.get("init_from", ""), also=tuple(raw.get("also", ())),
+                      variant_weights=tuple((str(v), float(w)) for v, w in raw.get("variant_weights", ())))
     return cfg, raw["dataset"]
 
 

@@ -71,6 +71,24 @@ def dataset_build(sources: tuple[str, ...], cifar: str | None, cifar_limit: int 
                f"{len(report.skipped)} skipped -> {report.out}", err=True)
 
 
+def _variant_weights(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    """``("native=2",)`` -> ``(("native", 2.0),)``; a malformed or non-positive weight is a usage error."""
+    from iqa.dataset.recipes import VARIANTS
+
+    out = {}
+    for text in values:
+        variant, _, weight = text.partition("=")
+        try:
+            w = float(weight)
+        except ValueError:
+            w = float("nan")
+        if variant not in VARIANTS or not w > 0 or w == float("inf"):
+            raise click.BadParameter(f"{text!r}: expected VARIANT=W with W > 0 and VARIANT one of"
+                                     f" {', '.join(VARIANTS)}")
+        out[variant] = w
+    return tuple(out.items())
+
+
 @click.command(name="train")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
 @click.option("-o", "--out", "run_dir", required=True, type=click.Path(file_okay=False), help="Run folder.")
@@ -88,9 +106,12 @@ def dataset_build(sources: tuple[str, ...], cifar: str | None, cifar_limit: int 
 @click.option("--also", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Another build whose train split joins DATASET's (another draw made with the same "
                    "--split-seed); repeatable. Validation stays DATASET's.")
+@click.option("--weight", "variant_weights", multiple=True, callback=lambda ctx, param, v: _variant_weights(v),
+              metavar="VARIANT=W", help="Weigh the loss of one variant's training patches W times (e.g. "
+                                        "native=2); repeatable. Default: every variant 1.")
 def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, learning_rate: float, patience: int,
                   seed: int, patch_size: int, patch_count: int, width: int, init_from: str | None,
-                  also: tuple[str, ...]) -> None:
+                  also: tuple[str, ...], variant_weights: tuple[tuple[str, float], ...]) -> None:
     """Train the patch CNN on DATASET (built by `iqa dataset build`)."""
     _require_tensorflow()
     from iqa.auditor.patches import PatchPolicy
@@ -101,7 +122,7 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
     config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
                          seed=seed, policy=PatchPolicy(patch_size, patch_count),
                          model=ModelConfig(patch_size=patch_size, width=width), init_from=init_from or "",
-                         also=tuple(str(Path(a).resolve()) for a in also))
+                         also=tuple(str(Path(a).resolve()) for a in also), variant_weights=variant_weights)
     try:
         result = train(dataset, run_dir, config)
     except ValueError as exc:
