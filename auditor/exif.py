@@ -22,7 +22,7 @@ _ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
     5: cv2.transpose, 6: lambda a: cv2.rotate(a, cv2.ROTATE_90_CLOCKWISE),
     7: lambda a: cv2.transpose(cv2.flip(a, -1)), 8: lambda a: cv2.rotate(a, cv2.ROTATE_90_COUNTERCLOCKWISE),
 }
-SWAPS_SIDES = frozenset({5, 6, 7, 8})  # orientations that turn the image by 90 degrees
+SWAPS_SIDES = (5, 6, 7, 8)  # orientations that turn the image by 90 degrees (a tuple: no hashing of odd tag values)
 
 
 def exif_summary(im: Image.Image) -> dict[str, str]:
