@@ -18,8 +18,8 @@ from types import TracebackType
 from typing import IO, Any
 
 from iqa.auditor.results import CSV_COLUMNS, AuditResult
-from iqa.reports.csv_io import (ENCODING, ERRORS, FSYNC_EVERY, LINE_END, CsvFormatError, CsvLockedError, CsvNotOursError,
-                                CsvWriteError, Key, owned_length, read_done, result_to_row)
+from iqa.reports.csv_io import (ENCODING, ERRORS, FSYNC_EVERY, LINE_END, CsvFormatError, CsvLockedError,
+                                CsvNotOursError, CsvWriteError, Key, owned_length, read_done, result_to_row)
 
 try:
     import fcntl

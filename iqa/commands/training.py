@@ -75,14 +75,14 @@ def _variant_weights(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
     """``("native=2",)`` -> ``(("native", 2.0),)``; a malformed or non-positive weight is a usage error."""
     from iqa.dataset.recipes import VARIANTS
 
-    out = {}
+    out: dict[str, float] = {}
     for text in values:
         variant, _, weight = text.partition("=")
         try:
             w = float(weight)
         except ValueError:
             w = float("nan")
-        if variant not in VARIANTS or not w > 0 or w == float("inf"):
+        if variant not in VARIANTS or not 0 < w < float("inf"):
             raise click.BadParameter(f"{text!r}: expected VARIANT=W with W > 0 and VARIANT one of"
                                      f" {', '.join(VARIANTS)}")
         out[variant] = w
