@@ -68,12 +68,9 @@ def make_dataset(data: PatchData, batch: int, seed: int, training: bool,
     if training:
         ds = ds.shuffle(min(len(data.y), 50_000), seed=seed, reshuffle_each_iteration=True)
         seeds = tf.data.Dataset.random(seed=seed).batch(2)
-        if weights is None:
-            ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xy, s: augment(xy[0], xy[1], s),
-                                                      num_parallel_calls=tf.data.AUTOTUNE)
-        else:
-            ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xyw, s: (*augment(xyw[0], xyw[1], s), xyw[2]),
-                                                      num_parallel_calls=tf.data.AUTOTUNE)
+        # a weight, when there is one, passes through untouched
+        ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xy, s: (*augment(xy[0], xy[1], s), *xy[2:]),
+                                                  num_parallel_calls=tf.data.AUTOTUNE)
     else:
         ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
     return ds.batch(batch).prefetch(tf.data.AUTOTUNE)
@@ -88,15 +85,14 @@ def class_weights(y: np.ndarray) -> dict[int, float]:
 def sample_weights(y: np.ndarray, variants: np.ndarray, variant_weights: dict[str, float]) -> np.ndarray:
     """Per-patch loss weights: the class balance of :func:`class_weights` times each patch's variant weight."""
     per_class = class_weights(y)
-    w = np.array([per_class[int(c)] for c in range(len(LABELS))], np.float32)[y]
+    w = np.array([per_class[c] for c in range(len(LABELS))], np.float32)[y]
     for variant, weight in variant_weights.items():
         w[variants == variant] *= np.float32(weight)
     return w
 
 
 def _patch_variants(items: list[ImageItem], data: PatchData) -> np.ndarray:
-    names = np.array([it.variant for it in items] or [""], dtype=object)
-    return names[data.image] if len(data.image) else np.zeros(0, dtype=object)
+    return np.array([it.variant for it in items], dtype=object)[data.image]
 
 
 def train(dataset: str | Path, run_dir: str | Path, config: TrainConfig = TrainConfig(),
