@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from iqa.auditor.exit_codes import Terminated
-from iqa.auditor.worker_life import WORKER_REIMPORT_EXIT, die_with_parent, refuse_in_bootstrapping_child
+from iqa.auditor.worker_life import (WORKER_REIMPORT_EXIT, die_with_parent, refuse_in_bootstrapping_child,
+                                     reuse_freed_memory)
 
 
 class WorkerStartError(RuntimeError):
@@ -27,6 +28,7 @@ def _init_worker(initializer: Callable[[], None] | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker must not inherit the parent's handler
     die_with_parent()  # a parent killed with SIGKILL cannot stop its workers
+    reuse_freed_memory()
     if initializer is not None:
         initializer()
 
