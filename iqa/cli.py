@@ -36,7 +36,7 @@ class _Group(click.Group):
         except Exception as exc:
             if os.environ.get("IQA_DEBUG"):
                 raise
-            from iqa.auditor.walk import printable
+            from iqa.auditor.display import printable
 
             echo_err(f"iqa: internal error: {type(exc).__name__}: {printable(str(exc))[:300]}"
                      " (please report it; IQA_DEBUG=1 shows the traceback)")

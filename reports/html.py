@@ -44,7 +44,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from iqa.auditor.labels import LABELS
 from iqa.auditor.results import AuditResult, AuditSummary
-from iqa.auditor.walk import printable
+from iqa.auditor.display import printable
 from iqa.reports import svg
 from iqa.reports.atomic import atomic_output
 from iqa.reports.bytecode_cache import bytecode_cache

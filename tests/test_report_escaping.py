@@ -104,7 +104,7 @@ def test_undecodable_file_name_bytes(tmp_path: Path) -> None:
     name = b"caf\xe9-\xff.jpg".decode("utf-8", "surrogateescape")
     rows = [AuditResult(path=name, status="error", error="file not found")]
     out = write_audit_report(rows, tmp_path / "r.html", AuditSummary(1, 1, {}, 1.0, "m", "1"))
-    # shown like on the terminal (walk.printable): raw bytes as \\x escapes
+    # shown like on the terminal (display.printable): raw bytes as \\x escapes
     assert "caf\\xe9-\\xff.jpg" in out.read_text(encoding="utf-8")
 
 

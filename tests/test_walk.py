@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import MixedTree, save_image
 
-from iqa.auditor.walk import display_path, iter_image_files, printable, sniff_image, walk_order_key
+from iqa.auditor.walk import iter_image_files, sniff_image, walk_order_key
+from iqa.auditor.display import display_path, printable
 
 
 def _paths(roots: list, **kwargs: bool) -> list[str]:

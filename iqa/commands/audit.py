@@ -113,7 +113,7 @@ def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, res
     from iqa.auditor.engine_dask import ClusterError, ClusterLostError
     from iqa.auditor.model import ModelError
     from iqa.auditor.pipeline import AuditConfigError
-    from iqa.auditor.walk import printable
+    from iqa.auditor.display import printable
     from iqa.job import CSV_NAME, audit_to_folder
     from iqa.reports.csv_io import CsvFormatError, CsvLockedError, CsvNotOursError, CsvWriteError
     from iqa.reports.outdir import OutputError
@@ -158,13 +158,13 @@ def run_audit(roots: tuple[str, ...], out_dir: Path, config: AuditConfig, *, res
 
 def _shown(exc: BaseException) -> str:
     """An exception's message with control characters escaped (it may hold a hostile path)."""
-    from iqa.auditor.walk import printable
+    from iqa.auditor.display import printable
 
     return printable(str(exc))
 
 
 def _print_summary(job: AuditJob) -> None:
-    from iqa.auditor.walk import printable
+    from iqa.auditor.display import printable
 
     summary = job.summary
     echo_err(f"\naudited {summary.audited} files in {summary.seconds:.1f} s ({summary.files_per_second:.1f} files/s);"
@@ -189,7 +189,7 @@ def _print_summary(job: AuditJob) -> None:
 def demo_command(out_dir: Path, model: str | None, workers: int, quiet: bool) -> None:
     """Build a small folder of sample photos (some degraded, one broken) and audit it."""
     from iqa.auditor.pipeline import AuditConfig
-    from iqa.auditor.walk import printable
+    from iqa.auditor.display import printable
     from iqa.dataset.demo import DemoError, build_demo_folder
 
     try:

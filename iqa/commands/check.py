@@ -55,7 +55,7 @@ def check_command(ctx: click.Context, paths: tuple[str, ...], fail_on: tuple[str
 
 def _print_finding(finding: Finding) -> None:
     from iqa.auditor.check import EXPOSURE
-    from iqa.auditor.walk import display_path, printable
+    from iqa.auditor.display import display_path, printable
 
     r = finding.result
     name = display_path(r.root, r.path)

@@ -17,7 +17,7 @@ def write_sidecars(csv_path: Path, out_dir: Path, beside: bool, quiet: bool) -> 
     except OSError as exc:
         raise FatalError(f"cannot write XMP sidecars: {exc}") from exc
     if not quiet:
-        from iqa.auditor.walk import printable
+        from iqa.auditor.display import printable
 
         where = "beside the photos" if beside else f"under {printable(str(out_dir / 'xmp'))}"
         _echo(f"xmp: {done.written} sidecars {where}" + (f"; {done.kept} existing ones not ours, left alone"
@@ -35,7 +35,7 @@ def require_rejects_target(target: Path, roots: tuple[str, ...]) -> None:
 
 def list_rejects(csv_path: Path, target: Path, null: bool, quiet: bool) -> None:
     """Write the delete candidates of ``csv_path`` to ``target`` (see reports.culling.write_rejects)."""
-    from iqa.auditor.walk import printable
+    from iqa.auditor.display import printable
     from iqa.reports import csv_io
     from iqa.reports.culling import RejectsTargetError, write_rejects
 
