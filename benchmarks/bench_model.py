@@ -60,10 +60,10 @@ def main() -> None:
         if name != "int8 tflite":
             print(f"int8 speed-up over {name}: {ms / base:.2f}x")
     for path in [args.model, *args.compare]:
-        count = load_model_info(path).policy.count
-        image = np.random.default_rng(1).integers(0, 256, (count, s, s, 3), dtype=np.uint8)
-        ms = per_patch_ms(PatchClassifier(path).logits, image, args.seconds) * count
-        print(f"per image: {ms:.3f} ms CPU for {count} patches ({path})")
+        policy = load_model_info(path).policy  # each model at its own patch size and count
+        image = np.random.default_rng(1).integers(0, 256, (policy.count, policy.size, policy.size, 3), dtype=np.uint8)
+        ms = per_patch_ms(PatchClassifier(path).logits, image, args.seconds) * policy.count
+        print(f"per image: {ms:.3f} ms CPU for {policy.count} patches of {policy.size} px ({path})")
 
 
 if __name__ == "__main__":
