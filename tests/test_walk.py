@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import MixedTree, save_image
 
-from iqa.auditor.walk import iter_image_files, sniff_image, walk_order_key
 from iqa.auditor.display import display_path, printable
+from iqa.auditor.walk import iter_image_files, sniff_image, walk_order_key
 
 
 def _paths(roots: list, **kwargs: bool) -> list[str]:
