@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 IMAGES_PER_INVOKE = 8
+# on_thumbnail(result, thumbnail JPEG, small thumbnail JPEG or None)
+ThumbnailSink = Callable[[AuditResult, bytes, bytes | None], None]
 
 
 class LogitsModel(Protocol):
@@ -59,6 +61,7 @@ class AuditConfig:
         start-up would cost more than it saves (0: decide by ``workers`` alone).
     thumbnail_side : > 0: the workers also encode a JPEG thumbnail of this long side from the
         image they decoded, handed to ``audit(on_thumbnail=...)`` (the report needs no second decode).
+    small_thumbnail_side : > 0 (with ``thumbnail_side``): also a smaller thumbnail of this long side.
     """
 
     model_path: str | Path | None = None
@@ -68,6 +71,7 @@ class AuditConfig:
     file_timeout: float = 60.0
     in_process_up_to: int = 0
     thumbnail_side: int = 0
+    small_thumbnail_side: int = 0
 
 
 def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditConfig(),
@@ -75,7 +79,7 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
           classifier: LogitsModel | None = None,
           files: Iterable[tuple[str, str]] | None = None, backend: Backend | None = None,
           walk_stats: WalkStats | None = None,
-          on_thumbnail: Callable[[AuditResult, bytes], None] | None = None) -> Iterator[AuditResult]:
+          on_thumbnail: ThumbnailSink | None = None) -> Iterator[AuditResult]:
     """Audit every image under ``roots``, one :class:`AuditResult` per file, in walk order.
 
     Parameters
@@ -92,8 +96,9 @@ def audit(roots: Iterable[str | os.PathLike[str]], config: AuditConfig = AuditCo
         of ``config.workers`` with ``config.file_timeout``. With a backend given, the
         model runs where the files are analysed (only logits travel back).
     walk_stats : counts the files the walk leaves out (hidden, not images, not regular files).
-    on_thumbnail : called with a result and its thumbnail's JPEG bytes just before the result is
-        yielded (only with ``config.thumbnail_side`` set, for files that decoded).
+    on_thumbnail : called with a result, its thumbnail's JPEG bytes and the small thumbnail's
+        (None without ``config.small_thumbnail_side``) just before the result is yielded (only
+        with ``config.thumbnail_side`` set, for files that decoded).
 
     Returns
     -------
@@ -147,7 +152,7 @@ def _load_classifier(info: ModelInfo) -> PatchClassifier:
 def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: frozenset[tuple[str, str]],
                   info: ModelInfo, model: LogitsModel, injected: bool,
                   backend: Backend | None = None,
-                  on_thumbnail: Callable[[AuditResult, bytes], None] | None = None) -> Iterator[AuditResult]:
+                  on_thumbnail: ThumbnailSink | None = None) -> Iterator[AuditResult]:
     max_side = config.max_side or info.max_side
     workers = min(resolve_workers(config.workers), available_cores())  # more only compete for the cores
     files = (key for key in keys if key not in skip)
@@ -159,7 +164,8 @@ def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: fr
     # cores and only logits travel back. In-process (or with an injected model) the parent
     # classifies a few images per invoke.
     worker_model = str(info.path) if (workers > 1 or backend is not None) and not injected else None
-    tasks = (Task(root, path, max_side, info.policy, worker_model, config.file_timeout, config.thumbnail_side)
+    tasks = (Task(root, path, max_side, info.policy, worker_model, config.file_timeout, config.thumbnail_side,
+                  config.small_thumbnail_side)
              for root, path in files)
     if backend is None:
         # the worker's own timer reports a slow file first; the pool's is the backstop. The workers
@@ -175,7 +181,7 @@ def _audit_stream(keys: Iterable[tuple[str, str]], config: AuditConfig, skip: fr
         for group in _groups(analyses, 1 if worker_model else IMAGES_PER_INVOKE):
             for analysis, result in zip(group, _classify_group(group, model, info)):
                 if on_thumbnail is not None and analysis.thumbnail is not None:
-                    on_thumbnail(result, analysis.thumbnail)
+                    on_thumbnail(result, analysis.thumbnail, analysis.small_thumbnail)
                 yield result
     finally:  # stop the pool now when the caller stops early, not at garbage collection
         getattr(analyses, "close", lambda: None)()

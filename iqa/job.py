@@ -121,11 +121,11 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
     errors = 0
     warnings: list[str] = []
     if report and not config.thumbnail_side:  # the workers send thumbnails: the report decodes no photo again
-        from iqa.reports.thumbnails import THUMB_SIDE
+        from iqa.reports.thumbnails import SMALL_SIDE, THUMB_SIDE
 
-        config = dataclasses.replace(config, thumbnail_side=THUMB_SIDE)
+        config = dataclasses.replace(config, thumbnail_side=THUMB_SIDE, small_thumbnail_side=SMALL_SIDE)
     builder = None  # made at the first result: its imports then overlap the workers' start-up
-    thumbs: dict[tuple[str, str], bytes] = {}  # at most one entry: set just before its row arrives
+    thumbs: dict[tuple[str, str], tuple[bytes, bytes | None]] = {}  # at most one entry: set just before its row
     stats = WalkStats()
     writer = _open_writer(csv_path, resume)
     with contextlib.closing(writer):
@@ -136,16 +136,16 @@ def audit_to_folder(roots: Iterable[str | os.PathLike[str]], out_dir: str | os.P
             files = [key for key in iter_image_files(roots, config.include_hidden, stats) if key not in writer.done]
             progress.start(resumed, len(files))
         results = audit(roots, config, skip=frozenset(writer.done), files=files, backend=backend, walk_stats=stats,
-                        on_thumbnail=lambda r, jpeg: thumbs.__setitem__((r.root, r.path), jpeg))
+                        on_thumbnail=lambda r, jpeg, small: thumbs.__setitem__((r.root, r.path), (jpeg, small)))
         with running(results):
             for n, result in enumerate(results):
                 if n == 0:
                     timing("first-result")
                     builder = _report_builder() if report else None
-                thumb = thumbs.pop((result.root, result.path), None)
+                thumb, small = thumbs.pop((result.root, result.path), (None, None))
                 if writer.write(result):
                     if builder:
-                        builder.add(result, thumb)
+                        builder.add(result, thumb, small)
                     if result.ok:
                         counts[result.label] = counts.get(result.label, 0) + 1
                     else:

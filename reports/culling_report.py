@@ -21,7 +21,7 @@ from iqa.auditor.exposure import OVER, UNDER
 from iqa.auditor.results import AuditResult
 from iqa.reports.culling import reject_reason
 from iqa.reports.thumb_store import ThumbStore
-from iqa.reports.thumbnails import Thumb, make_thumb, source_path
+from iqa.reports.thumbnails import SMALL_SIDE, Thumb, make_thumb, source_path
 
 
 def file_href(result: AuditResult, report_dir: Path) -> str:
@@ -46,17 +46,21 @@ class ThumbMemo:
     it); a file first seen without one is decoded again only if a later caller wants its map.
     """
 
-    def __init__(self, jpegs: Mapping[tuple[str, str], bytes] | ThumbStore | None = None) -> None:
+    def __init__(self, jpegs: Mapping[tuple[str, str], bytes] | ThumbStore | None = None,
+                 small: Mapping[tuple[str, str], bytes] | ThumbStore | None = None) -> None:
         self._seen: dict[tuple[str, str, int], Thumb] = {}
         # thumbnails the workers made, by (root, path): no decode for those ("is not None": a store
-        # whose thumbnails all wait on disk holds nothing in memory but is not empty)
+        # whose thumbnails all wait on disk holds nothing in memory but is not empty); ``small``
+        # ones (long side SMALL_SIDE) serve the tables as they are
         self._jpegs = jpegs if jpegs is not None else {}
+        self._small = small if small is not None else {}
 
     def __call__(self, result: AuditResult, side: int, with_map: bool = True) -> Thumb:
         key = (result.root, result.path, side)
         found = self._seen.get(key)
         if found is None or (with_map and not found.map_src and not found.error and result.patches):
-            jpeg = self._jpegs.get((result.root, result.path))
+            jpeg = self._small.get((result.root, result.path)) if side <= SMALL_SIDE else None
+            jpeg = jpeg or self._jpegs.get((result.root, result.path))
             found = self._seen[key] = make_thumb(result, side, with_map=with_map, jpeg=jpeg)
         return found
 

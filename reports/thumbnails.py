@@ -21,7 +21,9 @@ from PIL import Image
 
 from iqa.auditor.capture import Capture, FileTimeout, time_limit
 from iqa.auditor.imaging import ImageLoadError, open_image
+from iqa.auditor.jpeg_markers import frame_size
 from iqa.auditor.results import AuditResult, decode_patches
+from iqa.reports.svg import svg_data_uri
 
 THUMB_SIDE = 240
 SMALL_SIDE = 96
@@ -90,39 +92,54 @@ def load_thumbnail(path: str | Path, max_side: int = THUMB_SIDE) -> np.ndarray:
         raise ImageLoadError(f"cannot read: {type(exc).__name__}") from exc
 
 
-def draw_patch_map(thumb: np.ndarray, patches: list[tuple[int, int, float]], analysis_size: tuple[int, int],
-                   patch_size: int) -> np.ndarray:
-    """Draw the analysed patches as rectangles coloured by their blur probability.
+def patch_boxes(patches: list[tuple[int, int, float]], analysis_size: tuple[int, int], patch_size: int,
+                thumb_size: tuple[int, int]) -> list[tuple[int, int, int, int, tuple[int, int, int]]]:
+    """Thumbnail rectangles ``(x0, y0, x1, y1, rgb)`` (inclusive pixels) of the analysed patches.
 
     Parameters
     ----------
-    thumb : (h, w, 3) uint8 thumbnail of the analysed image.
     patches : ``(y, x, p_blurry)`` with (y, x) the top-left corner at analysis scale.
     analysis_size : (width, height) of the analysis image.
     patch_size : side of a patch at analysis scale.
-
-    Returns
-    -------
-    numpy.ndarray
-        A new uint8 image: patches lightly filled and outlined in their colour.
+    thumb_size : (width, height) of the thumbnail the boxes are drawn on.
     """
-    h, w = thumb.shape[:2]
+    w, h = thumb_size
     sx, sy = w / max(analysis_size[0], 1), h / max(analysis_size[1], 1)
-    fill, out = thumb.copy(), thumb.copy()
     boxes = []
     for y, x, p in patches:
         x0, y0 = int(round(x * sx)), int(round(y * sy))
         x1, y1 = min(w, int(round((x + patch_size) * sx))) - 1, min(h, int(round((y + patch_size) * sy))) - 1
         if x1 > x0 and y1 > y0:
-            boxes.append(((x0, y0), (x1, y1), patch_color(p)))
-            cv2.rectangle(fill, (x0, y0), (x1, y1), boxes[-1][2], thickness=-1)
-    cv2.addWeighted(fill, 0.35, thumb, 0.65, 0, dst=out)
-    thickness = 2 if min(h, w) >= 160 else 1
-    for p0, p1, _ in boxes:  # dark halo first, so outlines stand out on any photo
-        cv2.rectangle(out, (p0[0] - 1, p0[1] - 1), (p1[0] + 1, p1[1] + 1), (20, 20, 20), thickness=thickness)
-    for p0, p1, color in boxes:
-        cv2.rectangle(out, p0, p1, color, thickness=thickness)
-    return out
+            boxes.append((x0, y0, x1, y1, patch_color(p)))
+    return boxes
+
+
+def patch_map_svg(patches: list[tuple[int, int, float]], analysis_size: tuple[int, int], patch_size: int,
+                  thumb_size: tuple[int, int]) -> str:
+    """The patch map as a transparent SVG the size of the thumbnail, to lie over it.
+
+    Patches are lightly filled and outlined in their colour, over a dark halo so outlines
+    stand out on any photo. Drawn by the browser: the report decodes, draws and encodes no
+    second image per file (the worker's thumbnail is embedded as it is).
+
+    Returns
+    -------
+    str
+        SVG text; only numbers and our own colours go into it.
+    """
+    w, h = thumb_size
+    t = 2 if min(w, h) >= 160 else 1
+    half = t / 2  # a stroke is centred on its line: drawn t / 2 inside the patch, it stays in it
+    fills, halo, lines = [], [], []
+    for x0, y0, x1, y1, (r, g, b) in patch_boxes(patches, analysis_size, patch_size, thumb_size):
+        colour, pw, ph = f"#{r:02x}{g:02x}{b:02x}", x1 - x0 + 1, y1 - y0 + 1  # pixels x0..x1: [x0, x1 + 1)
+        fills.append(f'<path fill="{colour}" d="M{x0} {y0}h{pw}v{ph}h-{pw}z"/>')
+        # the dark halo runs one pixel further out than the outline
+        halo.append(f"M{x0 - 1 + half:g} {y0 - 1 + half:g}h{pw + 2 - t}v{ph + 2 - t}h-{pw + 2 - t}z")
+        lines.append(f'<path stroke="{colour}" d="M{x0 + half:g} {y0 + half:g}h{pw - t}v{ph - t}h-{pw - t}z"/>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+            f'shape-rendering="crispEdges"><g fill-opacity="0.35">{"".join(fills)}</g>'
+            f'<g fill="none" stroke-width="{t}"><path stroke="#141414" d="{"".join(halo)}"/>{"".join(lines)}</g></svg>')
 
 
 def jpeg_data_uri(pixels: np.ndarray, quality: int = JPEG_QUALITY) -> str:
@@ -150,15 +167,16 @@ def placeholder_data_uri(width: int = THUMB_SIDE, height: int = THUMB_SIDE * 3 /
     return png_data_uri(out.getvalue())
 
 
-def _patch_map_src(thumb: np.ndarray, result: AuditResult) -> str:
+def _patch_map_src(size: tuple[int, int], result: AuditResult) -> str:
+    """``data:`` URI of the patch map of ``result`` over a thumbnail of ``size`` (w, h); "" without patches."""
     if not (result.patches and result.analysis_width and result.analysis_height and result.patch_size):
         return ""
     try:
         patches = decode_patches(result.patches)
     except ValueError:
         return ""
-    size = (int(result.analysis_width), int(result.analysis_height))
-    return jpeg_data_uri(draw_patch_map(thumb, patches, size, int(result.patch_size)))
+    analysis = (int(result.analysis_width), int(result.analysis_height))
+    return svg_data_uri(patch_map_svg(patches, analysis, int(result.patch_size), size))
 
 
 def decode_jpeg(data: bytes) -> np.ndarray | None:
@@ -192,18 +210,20 @@ def make_thumb(result: AuditResult, max_side: int = THUMB_SIDE, *, with_map: boo
     Thumb
         With ``error`` set and a placeholder ``src`` when the file cannot be read.
     """
+    size = frame_size(jpeg) if jpeg else None  # from the header: a damaged one is decoded (or replaced) below
+    if size is not None and max(size) <= max_side:  # the worker's thumbnail as it is: nothing decoded
+        map_src = _patch_map_src(size, result) if with_map else ""
+        return Thumb("data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii"), size[0], size[1], map_src)
     pixels = decode_jpeg(jpeg) if jpeg else None
     if pixels is not None:
         thumb = _shrink(pixels, max_side)
         h, w = thumb.shape[:2]
-        map_src = _patch_map_src(thumb, result) if with_map else ""
-        same = thumb is pixels and jpeg is not None
-        src = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii") if same else jpeg_data_uri(thumb)
-        return Thumb(src, w, h, map_src)
+        map_src = _patch_map_src((w, h), result) if with_map else ""
+        return Thumb(jpeg_data_uri(thumb), w, h, map_src)
     try:
         thumb = load_thumbnail(source_path(result), max_side)
     except ImageLoadError as exc:
         return Thumb(placeholder_data_uri(max_side, max_side * 3 // 4), max_side, max_side * 3 // 4, error=str(exc))
     h, w = thumb.shape[:2]
-    map_src = _patch_map_src(thumb, result) if with_map else ""
+    map_src = _patch_map_src((w, h), result) if with_map else ""
     return Thumb(jpeg_data_uri(thumb), w, h, map_src)

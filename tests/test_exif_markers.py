@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
 from iqa.auditor.exif import apply_orientation, exif_summary
-from iqa.auditor.jpeg_markers import has_frame_header
+from iqa.auditor.jpeg_markers import frame_size, has_frame_header
 from tests.conftest import textured
 
 
@@ -65,3 +65,10 @@ def test_marker_scan_ends_on_any_bytes(junk: bytes) -> None:
     # any prefix junk after SOI terminates with an answer; a real header after it is still found
     assert isinstance(has_frame_header(b"\xff\xd8" + junk), bool)
     assert has_frame_header(b"\xff\xd8" + _jpeg_bytes(textured(8, 8))[2:])
+
+
+def test_frame_size_reads_the_header() -> None:
+    assert frame_size(_jpeg_bytes(textured(40, 30))) == (40, 30)
+    assert frame_size(b"\xff\xd8\xff\xe0" + b"\x00" * 100) is None  # no frame header
+    assert frame_size(b"GIF89a") is None and frame_size(b"") is None
+    assert frame_size(_jpeg_bytes(textured(40, 30))[:40]) in (None, (40, 30))  # cut: never an error

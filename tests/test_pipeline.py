@@ -129,10 +129,16 @@ def test_thumbnails_are_made_from_the_analysed_image(photo_dir) -> None:
     assert max(thumb.shape[:2]) == 60
     ratio = a.analysis_width / a.analysis_height
     assert thumb.shape[1] / thumb.shape[0] == pytest.approx(ratio, rel=0.05)
+    assert a.small_thumbnail is None
+    both = analyse_file(Task(r, p, 256, PatchPolicy(64, 16), thumb_side=60, small_thumb_side=24))
+    small = cv2.imdecode(np.frombuffer(both.small_thumbnail, np.uint8), cv2.IMREAD_COLOR)
+    assert both.thumbnail == a.thumbnail and max(small.shape[:2]) == 24
+    assert small.shape[1] / small.shape[0] == pytest.approx(ratio, rel=0.1)
     seen = []
-    results = list(audit([root], AuditConfig(workers=1, thumbnail_side=60), classifier=FakeClassifier(),
-                         on_thumbnail=lambda res, jpeg: seen.append((res.path, jpeg[:2]))))
-    assert seen == [(res.path, b"\xff\xd8") for res in results]
+    config = AuditConfig(workers=1, thumbnail_side=60, small_thumbnail_side=24)
+    results = list(audit([root], config, classifier=FakeClassifier(),
+                         on_thumbnail=lambda res, jpeg, tiny: seen.append((res.path, jpeg[:2], tiny[:2]))))
+    assert seen == [(res.path, b"\xff\xd8", b"\xff\xd8") for res in results]
 
 
 def test_audit_dataframe_columns(photo_dir) -> None:

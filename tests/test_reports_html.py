@@ -15,7 +15,7 @@ import pytest
 from iqa.auditor.results import AuditResult, AuditSummary, encode_patches
 from iqa.reports import plots
 from iqa.reports.html import write_audit_report
-from iqa.reports.thumbnails import draw_patch_map, make_thumb, patch_color
+from iqa.reports.thumbnails import make_thumb, patch_boxes, patch_color, patch_map_svg
 from iqa.reports.training import per_class_rows, write_training_report
 
 LABELS3 = ("blurry", "original", "sharp")
@@ -78,7 +78,9 @@ def test_report_is_self_contained(photos: Path, tmp_path: Path) -> None:
     assert "http://" not in html and "https://" not in html
     assert "<script" not in html.lower() and "<link" not in html.lower()
     assert html.count("data:image/jpeg;base64,") >= 5
-    assert html.count("data:image/svg+xml;base64,") == 3  # the plots
+    svgs = re.findall(r'<img (?:class="(\w+)"|id="([\w-]+)")[^>]*src="data:image/svg\+xml;base64,', html)
+    assert sorted(i for c, i in svgs if i) == ["plot-counts", "plot-p-blurry", "plot-sharpness"]
+    assert {c for c, i in svgs if c} == {"map"} and len(svgs) > 3  # the rest are patch maps over photos
     assert html.count("data:image/png;base64,") >= 1  # the placeholder of the missing file
     for label in LABELS3:
         assert f'id="gallery-{label}"' in html
@@ -113,11 +115,28 @@ def test_generator_with_only_errors(tmp_path: Path) -> None:
 
 
 def test_patch_map_scales_corners_and_colours() -> None:
-    thumb = np.zeros((48, 64, 3), np.uint8)
-    out = draw_patch_map(thumb, [(0, 0, 1.0), (64, 64, 0.0)], (128, 96), 64)
-    assert tuple(out[0, 0]) == patch_color(1.0)  # outline of the first patch at the origin
-    assert tuple(out[0, 31]) == patch_color(1.0) and tuple(out[32, 32]) == patch_color(0.0)
-    assert out[40, 10].sum() == 0 and thumb.sum() == 0  # outside untouched, input not modified
+    boxes = patch_boxes([(0, 0, 1.0), (64, 64, 0.0), (96, 126, 0.5)], (128, 96), 64, (64, 48))
+    # corners halve with the thumbnail; the last patch lies outside the frame and is dropped
+    assert boxes == [(0, 0, 31, 31, patch_color(1.0)), (32, 32, 63, 47, patch_color(0.0))]
+
+
+def test_patch_map_svg_is_a_transparent_overlay_of_the_boxes() -> None:
+    import xml.etree.ElementTree as ET
+
+    svg = ET.fromstring(patch_map_svg([(0, 0, 1.0), (64, 64, 0.0)], (128, 96), 64, (240, 180)))
+    ns = "{http://www.w3.org/2000/svg}"
+    red, green = ("#%02x%02x%02x" % patch_color(p) for p in (1.0, 0.0))
+    assert (svg.get("width"), svg.get("height"), svg.get("viewBox")) == ("240", "180", "0 0 240 180")
+    fills, outlines = svg.findall(f"{ns}g")
+    assert fills.get("fill-opacity") == "0.35" and outlines.get("fill") == "none"
+    assert [(e.get("fill"), e.get("d")) for e in fills] == [(red, "M0 0h120v120h-120z"),
+                                                            (green, "M120 120h120v60h-120z")]
+    halo, *lines = outlines
+    # 2 px outlines on a 240 px thumbnail: inside each patch, in its colour, over a dark halo around it
+    assert [(e.get("stroke"), e.get("d")) for e in lines] == [(red, "M1 1h118v118h-118z"),
+                                                              (green, "M121 121h118v58h-118z")]
+    assert halo.get("stroke") == "#141414" and halo.get("d") == "M0 0h120v120h-120zM120 120h120v60h-120z"  # one pixel further out
+    assert outlines.get("stroke-width") == "2"
 
 
 def test_make_thumb_never_raises(tmp_path: Path) -> None:
@@ -160,12 +179,15 @@ def test_worker_thumbnails_are_embedded_without_reading_the_file(photos: Path, t
     from iqa.reports.html import AuditReportBuilder
 
     jpeg = cv2.imencode(".jpg", np.full((180, 240, 3), 90, np.uint8))[1].tobytes()
+    small = cv2.imencode(".jpg", np.full((72, 96, 3), 30, np.uint8))[1].tobytes()
     row = ok_row(photos, "gone/never-there.jpg", "blurry", 0.9)
     builder = AuditReportBuilder()
-    builder.add(row, jpeg)
+    builder.add(row, jpeg, small)
     html = builder.write(tmp_path / "r.html", summary_of([row], photos)).read_text(encoding="utf-8")
     assert "thumbnail unavailable" not in html  # the file is gone: the worker's thumbnail was used
-    assert "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii") in html
+    assert "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii") in html  # the gallery card
+    flagged = html.split('id="flagged-blurry"', 1)[1].split("</section>", 1)[0]
+    assert "data:image/jpeg;base64," + base64.b64encode(small).decode("ascii") in flagged  # the table, as it is
 
 
 def test_the_audit_report_does_not_import_matplotlib() -> None:
