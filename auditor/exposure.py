@@ -106,7 +106,8 @@ COLUMNS: dict[str, type] = {"shadows_clipped": float, "highlights_clipped": floa
                             "over_exposure": float, "exposure": str}
 
 
-def measure(pixels: np.ndarray) -> dict[str, Any]:
-    """The exposure check's column values for one analysis image."""
+def measure(pixels: np.ndarray, grey: np.ndarray | None = None) -> dict[str, Any]:
+    """The exposure check's column values for one analysis image (``grey`` is not needed: the
+    check converts only its sample of the pixels)."""
     stats = exposure_stats(pixels)
     return {**asdict(stats), "exposure": stats.flag}

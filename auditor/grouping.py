@@ -40,7 +40,7 @@ DUPLICATE_BITS = 2
 PICK_TOLERANCE = 0.2  # p_blurry closer than this to the burst's lowest is a tie
 BURST, DUPLICATE, SIMILAR = "burst", "duplicate", "similar"
 _MASK = (1 << BAND_BITS) - 1
-# columns filled after the audit (registry form: ``Check("groups", COLUMNS, lambda pixels: {})``)
+# columns filled after the audit (registry form: ``Check("groups", COLUMNS, lambda pixels, grey: {})``)
 COLUMNS: dict[str, type] = {"group": int, "group_kind": str, "best_in_group": int}
 
 

@@ -88,13 +88,15 @@ def grid_offset(shape: tuple[int, ...], size: int, stride: int | None = None) ->
     return (shape[0] % stride) // 2, (shape[1] % stride) // 2
 
 
-def select_patches(pixels: np.ndarray, policy: PatchPolicy = PatchPolicy()) -> PatchSet:
+def select_patches(pixels: np.ndarray, policy: PatchPolicy = PatchPolicy(), grey: np.ndarray | None = None) -> PatchSet:
     """Pick the ``policy.count`` most textured grid cells of an RGB uint8 image.
 
     Parameters
     ----------
     pixels : (H, W, 3) uint8 image at analysis scale.
     policy : cell size and number of cells.
+    grey : ``cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)`` when the caller has it already (the same
+        result, one conversion fewer).
 
     Returns
     -------
@@ -103,10 +105,14 @@ def select_patches(pixels: np.ndarray, policy: PatchPolicy = PatchPolicy()) -> P
         when that is fewer (small images).
     """
     size = policy.size
-    pixels = pad_to_min_size(pixels, size)
+    padded = pad_to_min_size(pixels, size)
+    if padded is not pixels:
+        pixels, grey = padded, None
     stride = policy.stride(pixels.shape)
     oy, ox = grid_offset(pixels.shape, size, stride)
-    gray = cv2.cvtColor(np.ascontiguousarray(pixels[oy:, ox:]), cv2.COLOR_RGB2GRAY)
+    # grey is per pixel: the crop of the whole image's grey is the grey of the crop
+    gray = (grey[oy:, ox:] if grey is not None
+            else cv2.cvtColor(np.ascontiguousarray(pixels[oy:, ox:]), cv2.COLOR_RGB2GRAY))
     texture = cell_texture(gray, size, stride)
     flat = texture.ravel()
     # stable sort on negated score: deterministic order for equal scores

@@ -66,6 +66,6 @@ def hamming(a: int, b: int) -> int:
 COLUMNS: dict[str, type] = {"phash": str}
 
 
-def measure(pixels: np.ndarray) -> dict[str, Any]:
-    """The ``phash`` column for one analysis image."""
-    return {"phash": to_hex(dct_hash(pixels))}
+def measure(pixels: np.ndarray, grey: np.ndarray | None = None) -> dict[str, Any]:
+    """The ``phash`` column for one analysis image (hashed from ``grey``, its grey, when given)."""
+    return {"phash": to_hex(dct_hash(pixels if grey is None else grey))}

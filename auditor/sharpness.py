@@ -5,6 +5,11 @@ import cv2
 import numpy as np
 
 
+def to_grey(pixels: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma (OpenCV's RGB -> grey) of an RGB uint8 image; a grey image as it is."""
+    return pixels if pixels.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(pixels[..., :3]), cv2.COLOR_RGB2GRAY)
+
+
 
 def laplacian_variance(pixels: np.ndarray) -> float:
     """Variance of the Laplacian of the luminance: the usual "blur score" (higher = sharper).

@@ -21,7 +21,7 @@ from iqa.auditor.engine import describe as _describe
 from iqa.auditor.imaging import ImageLoadError, open_image
 from iqa.auditor.patches import PatchPolicy, select_patches
 from iqa.auditor.registry import measure_all
-from iqa.auditor.sharpness import laplacian_variance
+from iqa.auditor.sharpness import laplacian_variance, to_grey
 from iqa.auditor.walk import is_url
 
 THUMB_QUALITY = 72
@@ -213,9 +213,10 @@ def _analyse(task: Task) -> Analysis:
                 if found is None or not stat.S_ISREG(found.st_mode):
                     raise ImageLoadError("file not found" if found is None else "not a regular file")
             img = open_image(source, task.max_side)
-            chosen = select_patches(img.pixels, task.policy)
-            sharpness = laplacian_variance(img.pixels)
-            checks = measure_all(img.pixels)
+            grey = to_grey(img.pixels)  # one conversion for the patches, the sharpness and the checks
+            chosen = select_patches(img.pixels, task.policy, grey)
+            sharpness = laplacian_variance(grey)
+            checks = measure_all(img.pixels, grey)
             logits = _worker_model(task.model_path).logits(chosen.patches) if task.model_path else None
             thumb, small = (thumbnail_jpegs(img.pixels, task.thumb_side, task.small_thumb_side)
                             if task.thumb_side > 0 else (None, None))

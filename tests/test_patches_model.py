@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from iqa.auditor.model import aggregate, decide, sharpest_patches, softmax
@@ -110,3 +112,14 @@ def test_temperature_softens_probabilities_without_changing_the_decision() -> No
     logits = np.stack([BLURRY, BLURRY * 2, ORIGINAL])
     hot, cool = aggregate(logits, (0.5, 0, 0)), aggregate(logits, (0.5, 0, 0), temperature=4.0)
     assert np.argmax(hot) == np.argmax(cool) and cool.max() < hot.max()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(20, 300), st.integers(20, 300), st.integers(0, 2**16))
+def test_patches_from_a_given_grey_are_the_same(h: int, w: int, seed: int) -> None:
+    import cv2
+
+    img = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    own, given_grey = select_patches(img, PatchPolicy(64, 24)), select_patches(img, PatchPolicy(64, 24), grey)
+    assert np.array_equal(own.patches, given_grey.patches) and np.array_equal(own.corners, given_grey.corners)

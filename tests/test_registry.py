@@ -16,7 +16,8 @@ import sys
 import numpy as np
 from iqa.auditor import registry
 
-def mean_level(pixels):
+def mean_level(pixels, grey):
+    assert grey.shape == pixels.shape[:2] and grey.dtype == np.uint8  # the image's grey, made once for all checks
     return {"mean_level": float(pixels.mean()), "dark": "yes" if pixels.mean() < 128 else "no"}
 
 registry.CHECKS = registry.CHECKS + (registry.Check("level", {"mean_level": float, "dark": str}, mean_level),)
