@@ -101,6 +101,8 @@ def _variant_weights(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
 @click.option("--patches", "patch_count", type=int, default=TRAINING_PATCH_COUNT, show_default=True,
               help="Most textured patches per image (at most half of the grid).")
 @click.option("--width", type=int, default=16, show_default=True, help="Channels of the first convolution.")
+@click.option("--separable", is_flag=True, help="Depthwise-separable blocks after the first convolution "
+                                                 "(a third of the multiply-adds at the same width).")
 @click.option("--init-from", type=click.Path(exists=True, file_okay=False), default=None,
               help="Start from this run's model.keras (fine-tuning) instead of fresh weights.")
 @click.option("--also", multiple=True, type=click.Path(exists=True, file_okay=False),
@@ -111,7 +113,7 @@ def _variant_weights(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
                                         "native=2); repeatable. Default: every variant 1.")
 def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, learning_rate: float, patience: int,
                   seed: int, patch_size: int, patch_count: int, width: int, init_from: str | None,
-                  also: tuple[str, ...], variant_weights: tuple[tuple[str, float], ...]) -> None:
+                  also: tuple[str, ...], variant_weights: tuple[tuple[str, float], ...], separable: bool) -> None:
     """Train the patch CNN on DATASET (built by `iqa dataset build`)."""
     _require_tensorflow()
     from iqa.auditor.patches import PatchPolicy
@@ -121,7 +123,7 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
 
     config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
                          seed=seed, policy=PatchPolicy(patch_size, patch_count),
-                         model=ModelConfig(patch_size=patch_size, width=width), init_from=init_from or "",
+                         model=ModelConfig(patch_size=patch_size, width=width, separable=separable), init_from=init_from or "",
                          also=tuple(str(Path(a).resolve()) for a in also), variant_weights=variant_weights)
     try:
         result = train(dataset, run_dir, config)
