@@ -44,9 +44,9 @@ def iqa_command() -> list[str]:
     return [sys.executable, "-m", "iqa"]
 
 
-def compile_checkout() -> None:
-    """Byte-compile the checkout's packages (the folders of setup.cfg's ``package_dir``), as
-    ``pip install .`` does at install time.
+def compile_checkout(tree: Path = REPO) -> None:
+    """Byte-compile a checkout's packages (the folders of its setup.cfg's ``package_dir``; this one
+    by default), as ``pip install .`` does at install time.
 
     Where ``PYTHONDONTWRITEBYTECODE`` is set (as on this project's machines) and nothing wrote
     the ``.pyc`` files, every ``iqa`` process, its fork server included, would compile some 40
@@ -56,10 +56,10 @@ def compile_checkout() -> None:
     import configparser
 
     cfg = configparser.ConfigParser()
-    cfg.read(REPO / "setup.cfg")
+    cfg.read(tree / "setup.cfg")
     folders = {line.split("=")[1].strip() for line in cfg["options"]["package_dir"].strip().splitlines()}
     for folder in sorted(folders):
-        compileall.compile_dir(str(REPO / folder), quiet=1)
+        compileall.compile_dir(str(tree / folder), quiet=1)
 
 
 def checkout_env() -> dict[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,21 +46,19 @@ class ThumbMemo:
     it); a file first seen without one is decoded again only if a later caller wants its map.
     """
 
-    def __init__(self, jpegs: Mapping[tuple[str, str], bytes] | ThumbStore | None = None,
-                 small: Mapping[tuple[str, str], bytes] | ThumbStore | None = None) -> None:
+    def __init__(self, jpegs: ThumbStore | None = None) -> None:
         self._seen: dict[tuple[str, str, int], Thumb] = {}
-        # thumbnails the workers made, by (root, path): no decode for those ("is not None": a store
-        # whose thumbnails all wait on disk holds nothing in memory but is not empty); ``small``
-        # ones (long side SMALL_SIDE) serve the tables as they are
-        self._jpegs = jpegs if jpegs is not None else {}
-        self._small = small if small is not None else {}
+        # thumbnails the workers made, by (root, path): no decode for those; their small ones
+        # (long side SMALL_SIDE) serve the tables as they are
+        self._jpegs = jpegs if jpegs is not None else ThumbStore()
 
     def __call__(self, result: AuditResult, side: int, with_map: bool = True) -> Thumb:
         key = (result.root, result.path, side)
         found = self._seen.get(key)
         if found is None or (with_map and not found.map_src and not found.error and result.patches):
-            jpeg = self._small.get((result.root, result.path)) if side <= SMALL_SIDE else None
-            jpeg = jpeg or self._jpegs.get((result.root, result.path))
+            file = (result.root, result.path)
+            jpeg = self._jpegs.get(file, small=True) if side <= SMALL_SIDE else None
+            jpeg = jpeg or self._jpegs.get(file)
             found = self._seen[key] = make_thumb(result, side, with_map=with_map, jpeg=jpeg)
         return found
 

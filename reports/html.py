@@ -199,23 +199,22 @@ class AuditReportBuilder:
         self._caps = (gallery_per_label, flagged_cap, error_cap)
         self._thumbs = flagged_cap if flagged_thumbs is None else flagged_thumbs
         self._digest, self._cull = Digest(*self._caps), CullDigest()
-        self._jpegs, self._small = ThumbStore(), ThumbStore()  # the workers' thumbnails, two sizes
+        self._jpegs = ThumbStore()  # the workers' thumbnails (two sizes each)
 
     def add(self, result: AuditResult, thumbnail: bytes | None = None, small: bytes | None = None) -> None:
         """Take one row; ``thumbnail`` (JPEG bytes of the analysed image, long side ``THUMB_SIDE``)
         and ``small`` (long side ``SMALL_SIDE``) spare the report a second decode."""
         held = self._digest.add(result)
         held = self._cull.add(result) or held
+        if thumbnail is None:
+            return
         key = (result.root, result.path)
-        for store, jpeg in ((self._jpegs, thumbnail), (self._small, small)):
-            if jpeg is None:
-                continue
-            if not held:  # may still be shown once bursts are grouped, after the run
-                store.spill(key, jpeg)
-                continue
-            store.keep(key, jpeg)
-            if store.in_memory() > self._held_cap() + self.PRUNE_SLACK:
-                store.retain_only({(r.root, r.path) for r in self._digest.held()} | self._cull.held())
+        if not held:  # may still be shown once bursts are grouped, after the run
+            self._jpegs.spill(key, thumbnail, small)
+            return
+        self._jpegs.keep(key, thumbnail, small)
+        if self._jpegs.in_memory() > self._held_cap() + self.PRUNE_SLACK:
+            self._jpegs.retain_only({(r.root, r.path) for r in self._digest.held()} | self._cull.held())
 
     def _held_cap(self) -> int:
         per_label, flagged, _ = self._caps
@@ -235,10 +234,9 @@ class AuditReportBuilder:
                 digest.add(result)
                 cull.add(result)
         try:
-            return _render(digest, cull, out_path, summary, model_info, self._thumbs, ThumbMemo(self._jpegs, self._small))
+            return _render(digest, cull, out_path, summary, model_info, self._thumbs, ThumbMemo(self._jpegs))
         finally:
             self._jpegs.close()
-            self._small.close()
 
 
 def write_audit_report(results: Iterable[AuditResult], out_path: str | Path, summary: AuditSummary,

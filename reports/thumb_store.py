@@ -19,13 +19,17 @@ Key = tuple[str, str]
 
 
 class ThumbStore:
-    """JPEG thumbnails by ``(root, path)``: :meth:`keep` in memory, :meth:`spill` to disk, :meth:`get` either."""
+    """JPEG thumbnails by ``(root, path)``: :meth:`keep` in memory, :meth:`spill` to disk, :meth:`get` either.
+
+    Each entry holds the thumbnail and, optionally, a small one (the tables' size) written right
+    after it, so both cost one index entry.
+    """
 
     max_spill_bytes = 1 << 30
 
     def __init__(self) -> None:
-        self._memory: dict[Key, bytes] = {}
-        self._index: dict[Key, tuple[int, int]] = {}
+        self._memory: dict[Key, tuple[bytes, bytes | None]] = {}
+        self._index: dict[Key, tuple[int, int, int]] = {}  # offset, length, small thumbnail's length
         self._file: IO[bytes] | None = None
         self._spilled = 0
 
@@ -33,45 +37,52 @@ class ThumbStore:
         """How many thumbnails are held in memory (the spilled ones are not counted)."""
         return len(self._memory)
 
-    def keep(self, key: Key, jpeg: bytes) -> None:
-        """Hold ``jpeg`` in memory (the row is shown now)."""
-        self._memory[key] = jpeg
+    def keep(self, key: Key, jpeg: bytes, small: bytes | None = None) -> None:
+        """Hold ``jpeg`` (and ``small``) in memory (the row is shown now)."""
+        self._memory[key] = (jpeg, small)
 
-    def spill(self, key: Key, jpeg: bytes) -> None:
-        """Append ``jpeg`` to the temporary file (the row may be shown later)."""
-        if key in self._index or self._spilled + len(jpeg) > self.max_spill_bytes:
+    def spill(self, key: Key, jpeg: bytes, small: bytes | None = None) -> None:
+        """Append ``jpeg`` (and ``small``) to the temporary file (the row may be shown later)."""
+        size = len(jpeg) + len(small or b"")
+        if key in self._index or self._spilled + size > self.max_spill_bytes:
             return
         try:
             if self._file is None:
                 self._file = tempfile.TemporaryFile(prefix="iqa-thumbs-")
             self._file.seek(0, 2)
             offset = self._file.tell()
-            self._file.write(jpeg)
+            self._file.write(jpeg + small if small else jpeg)
         except OSError:  # no room in the temp folder: the report reads that file again
             return
-        self._index[key] = (offset, len(jpeg))
-        self._spilled += len(jpeg)
+        self._index[key] = (offset, len(jpeg), len(small or b""))
+        self._spilled += size
 
     def retain_only(self, live: Iterable[Key]) -> None:
         """Keep in memory only the ``live`` keys; the others go to the temporary file."""
         live = set(live)
         for key in [k for k in self._memory if k not in live]:
-            self.spill(key, self._memory.pop(key))
+            self.spill(key, *self._memory.pop(key))
 
-    def get(self, key: Key, default: bytes | None = None) -> bytes | None:
-        """The thumbnail of ``key`` from memory or from the file; ``default`` when there is none."""
+    def get(self, key: Key, default: bytes | None = None, *, small: bool = False) -> bytes | None:
+        """The thumbnail of ``key`` (the small one with ``small``) from memory or from the file;
+        ``default`` when there is none."""
         found = self._memory.get(key)
         if found is not None:
-            return found
+            return (found[1] if small else found[0]) or default
         where = self._index.get(key)
         if where is None or self._file is None:
             return default
+        offset, length, small_length = where
+        if small:
+            if not small_length:
+                return default
+            offset, length = offset + length, small_length
         try:
-            self._file.seek(where[0])
-            data = self._file.read(where[1])
+            self._file.seek(offset)
+            data = self._file.read(length)
         except OSError:
             return default
-        return data if len(data) == where[1] else default
+        return data if len(data) == length else default
 
     def close(self) -> None:
         """Delete the temporary file (the store still answers from memory)."""

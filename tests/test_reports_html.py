@@ -358,6 +358,10 @@ def test_thumb_store_round_trip_and_limits() -> None:
     store.retain_only([("r", "b")])  # a leaves memory for the file
     assert store.in_memory() == 0
     assert store.get(("r", "a")) == b"in memory" and store.get(("r", "b")) == b"on disk"
+    store.spill(("r", "d"), b"large", b"small")
+    store.keep(("r", "e"), b"kept", b"tiny")
+    assert store.get(("r", "d")) == b"large" and store.get(("r", "d"), small=True) == b"small"
+    assert store.get(("r", "e"), small=True) == b"tiny" and store.get(("r", "a"), small=True) is None
     store.max_spill_bytes = 10
     store.spill(("r", "c"), b"too big for what is left")
     assert store.get(("r", "c")) is None
