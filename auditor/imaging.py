@@ -93,6 +93,15 @@ def resize_to_max_side(pixels: np.ndarray, max_side: int) -> np.ndarray:
     return resize_to(pixels, analysis_size(w, h, max_side))
 
 
+def shrink_to_side(pixels: np.ndarray, max_side: int) -> np.ndarray:
+    """Area-average ``pixels`` down to a long side of ``max_side`` (unchanged when not larger)."""
+    h, w = pixels.shape[:2]
+    if max(h, w) <= max_side:
+        return pixels
+    scale = max_side / max(h, w)
+    return cv2.resize(pixels, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
 def rescale(pixels: np.ndarray, factor: float) -> np.ndarray:
     """Resample by ``factor`` (area averaging when shrinking, cubic when enlarging)."""
     h, w = pixels.shape[:2]

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from iqa.auditor.defaults import PATCH_SIZE, TRAINING_PATCH_COUNT
+from iqa.auditor.sharpness import to_grey
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def select_patches(pixels: np.ndarray, policy: PatchPolicy = PatchPolicy(), grey
     ----------
     pixels : (H, W, 3) uint8 image at analysis scale.
     policy : cell size and number of cells.
-    grey : ``cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)`` when the caller has it already (the same
+    grey : ``sharpness.to_grey(pixels)`` when the caller has it already (the same
         result, one conversion fewer).
 
     Returns
@@ -111,8 +112,7 @@ def select_patches(pixels: np.ndarray, policy: PatchPolicy = PatchPolicy(), grey
     stride = policy.stride(pixels.shape)
     oy, ox = grid_offset(pixels.shape, size, stride)
     # grey is per pixel: the crop of the whole image's grey is the grey of the crop
-    gray = (grey[oy:, ox:] if grey is not None
-            else cv2.cvtColor(np.ascontiguousarray(pixels[oy:, ox:]), cv2.COLOR_RGB2GRAY))
+    gray = grey[oy:, ox:] if grey is not None else to_grey(pixels[oy:, ox:])
     texture = cell_texture(gray, size, stride)
     flat = texture.ravel()
     # stable sort on negated score: deterministic order for equal scores

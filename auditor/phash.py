@@ -12,6 +12,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from iqa.auditor.sharpness import to_grey
+
 HASH_BITS = 64
 _SIDE = 32  # grey thumbnail side the DCT runs on
 _KEEP = 8  # the top-left 8 x 8 DCT coefficients make the 64 bits
@@ -30,8 +32,7 @@ def dct_hash(pixels: np.ndarray) -> int:
         Bit ``i`` (row-major over the 8 x 8 lowest frequencies) is set when that
         coefficient is above the median of the 63 non-DC ones; a flat image hashes to 0.
     """
-    grey = pixels if pixels.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(pixels[..., :3]), cv2.COLOR_RGB2GRAY)
-    small = cv2.resize(grey, (_SIDE, _SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
+    small = cv2.resize(to_grey(pixels), (_SIDE, _SIDE), interpolation=cv2.INTER_AREA).astype(np.float32)
     low = cv2.dct(small)[:_KEEP, :_KEEP].ravel()
     ac = low[1:]
     if float(np.ptp(ac)) < 1e-3:  # flat: no structure to hash

@@ -10,7 +10,6 @@ def to_grey(pixels: np.ndarray) -> np.ndarray:
     return pixels if pixels.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(pixels[..., :3]), cv2.COLOR_RGB2GRAY)
 
 
-
 def laplacian_variance(pixels: np.ndarray) -> float:
     """Variance of the Laplacian of the luminance: the usual "blur score" (higher = sharper).
 
@@ -18,7 +17,7 @@ def laplacian_variance(pixels: np.ndarray) -> float:
     ----------
     pixels : (H, W, 3) uint8 RGB or (H, W) grey image, at analysis scale.
     """
-    gray = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
+    gray = to_grey(pixels)
     if gray.dtype != np.uint8:
         gray = np.clip(gray, 0, 255).astype(np.uint8)
     # integer Laplacian (exact for 8-bit input) and OpenCV's one-pass statistics: 4x faster than numpy

@@ -18,7 +18,7 @@ import numpy as np
 
 from iqa.auditor.capture import Capture, FileTimeout, join_notes, time_limit
 from iqa.auditor.engine import describe as _describe
-from iqa.auditor.imaging import ImageLoadError, open_image
+from iqa.auditor.imaging import ImageLoadError, open_image, shrink_to_side
 from iqa.auditor.patches import PatchPolicy, select_patches
 from iqa.auditor.registry import measure_all
 from iqa.auditor.sharpness import laplacian_variance, to_grey
@@ -93,38 +93,24 @@ def init_worker(model_path: str | None = None) -> None:
             pass
 
 
-def thumbnail_jpeg(pixels: np.ndarray, side: int, quality: int = THUMB_QUALITY) -> bytes:
-    """JPEG bytes of ``pixels`` (RGB) scaled to a long side of at most ``side``.
-
-    Bilinear halving (at exactly 2x it is the 2x2 mean: the same pixels as area averaging
-    at a fifth of its cost), then one bilinear step of less than 2x: under a millisecond
-    from a 1024 px analysis image, encoding included. The report then decodes no photo again.
-    """
-    return encode_jpeg(thumbnail_pixels(pixels, side), quality)
-
-
 def thumbnail_jpegs(pixels: np.ndarray, side: int, small_side: int = 0,
                     quality: int = THUMB_QUALITY) -> tuple[bytes, bytes | None]:
-    """:func:`thumbnail_jpeg` at ``side`` and, when ``small_side`` > 0, at ``small_side`` too.
+    """JPEG bytes of ``pixels`` (RGB) scaled to a long side of at most ``side`` and, when
+    ``small_side`` > 0, to ``small_side`` too (None otherwise).
 
-    The small one is shrunk from the large one's pixels (area averaging): a tenth of a
-    millisecond in the worker, where the report would decode, shrink and encode it again.
+    Under a millisecond from a 1024 px analysis image, encoding included; the small one is
+    area-averaged from the large one's pixels (a tenth of a millisecond). The report then
+    decodes no photo again.
     """
-    import cv2
-
     thumb = thumbnail_pixels(pixels, side)
-    if small_side <= 0:
-        return encode_jpeg(thumb, quality), None
-    h, w = thumb.shape[:2]
-    small = thumb
-    if max(h, w) > small_side:
-        scale = small_side / max(h, w)
-        small = cv2.resize(thumb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    return encode_jpeg(thumb, quality), encode_jpeg(small, quality)
+    small = encode_jpeg(shrink_to_side(thumb, small_side), quality) if small_side > 0 else None
+    return encode_jpeg(thumb, quality), small
 
 
 def thumbnail_pixels(pixels: np.ndarray, side: int) -> np.ndarray:
-    """``pixels`` scaled to a long side of at most ``side`` (see :func:`thumbnail_jpeg`)."""
+    """``pixels`` scaled to a long side of at most ``side``: bilinear halving (at exactly 2x it is
+    the 2x2 mean, the same pixels as area averaging at a fifth of its cost), then one bilinear
+    step of less than 2x."""
     import cv2
 
     while max(pixels.shape[:2]) >= 2 * side:

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from iqa.auditor.capture import Capture, FileTimeout, time_limit
-from iqa.auditor.imaging import ImageLoadError, open_image
+from iqa.auditor.imaging import ImageLoadError, open_image, shrink_to_side
 from iqa.auditor.jpeg_markers import frame_size
 from iqa.auditor.results import AuditResult, decode_patches
 from iqa.reports.svg import svg_data_uri
@@ -185,14 +185,6 @@ def decode_jpeg(data: bytes) -> np.ndarray | None:
     return None if img is None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-def _shrink(pixels: np.ndarray, max_side: int) -> np.ndarray:
-    h, w = pixels.shape[:2]
-    if max(h, w) <= max_side:
-        return pixels
-    scale = max_side / max(h, w)
-    return cv2.resize(pixels, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-
-
 def make_thumb(result: AuditResult, max_side: int = THUMB_SIDE, *, with_map: bool = False,
                jpeg: bytes | None = None) -> Thumb:
     """Thumbnail of the file behind ``result`` (optionally with its patch map); never raises.
@@ -216,7 +208,7 @@ def make_thumb(result: AuditResult, max_side: int = THUMB_SIDE, *, with_map: boo
         return Thumb("data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii"), size[0], size[1], map_src)
     pixels = decode_jpeg(jpeg) if jpeg else None
     if pixels is not None:
-        thumb = _shrink(pixels, max_side)
+        thumb = shrink_to_side(pixels, max_side)
         h, w = thumb.shape[:2]
         map_src = _patch_map_src((w, h), result) if with_map else ""
         return Thumb(jpeg_data_uri(thumb), w, h, map_src)
