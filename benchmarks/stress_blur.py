@@ -7,14 +7,16 @@ it, the first photos of the shared training folder). Each becomes one file per g
 folder is audited with the ``iqa`` command (a new process, as a user runs it) and the verdicts are
 counted per group. Every generator here differs from the training ones (``dataset/ranges.py``):
 hard-edged disc lamps instead of Gaussian spots, darker nights, exact line-segment
-shakes with an uneven speed profile instead of Boracchi-Foi trajectories, fonts and text sizes
-training never drew, tiled diagonal watermarks.
+shakes with a fixed cubic speed profile instead of Boracchi-Foi trajectories (whose uneven speeds,
+in training, are random smooth dwell curves), fonts and text sizes training never drew, tiled
+diagonal watermarks.
 
 Groups (expected verdict):
 - ``night_sharp`` (original: neither blurry nor over-sharpened): a night rendition with lamps, no blur.
 - ``night_shake_linear`` (blurry): the same, shaken 12-30 px nearly straight in linear light before clipping.
 - ``night_shake_srgb`` (blurry): the same shake applied to the clipped sRGB image (how training used to blur).
-- ``long_linear_shake`` (blurry): daylight, straight 15-40 px shake with a lingering speed profile.
+- ``long_linear_shake`` (blurry): daylight, straight 15-40 px shake that lingers in its middle (46 % of
+  the time in the central tenth of the path: a crisp copy under a faint smear).
 - ``mild_blur_text`` (blurry): Gaussian sigma 1.2-2.0 behind large crisp text in an unseen font.
 - ``watermarked_defocus`` (blurry): defocus r 2.5-5 under a tiled, semi-transparent diagonal watermark.
 - ``untouched`` (not blurry, not sharp): the source as it is.
@@ -56,7 +58,7 @@ def disc_lamps(lin: np.ndarray, rng: np.random.Generator, count: int) -> np.ndar
 
 def line_kernel(rng: np.random.Generator, length: float) -> np.ndarray:
     """An exact straight segment with a slight bend and an uneven (lingering) speed along it."""
-    t = np.linspace(-0.5, 0.5, 400) ** 3 * 4  # dwells at both ends: ghosted edges
+    t = np.linspace(-0.5, 0.5, 400) ** 3 * 4  # slow in the middle, fast at the ends: a crisp copy under a faint smear
     angle = rng.uniform(0, np.pi)
     bend = rng.uniform(-0.08, 0.08) * length
     path = t * length * np.exp(1j * angle) + bend * (1 - (2 * t) ** 2) * np.exp(1j * (angle + np.pi / 2))

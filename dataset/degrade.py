@@ -95,8 +95,28 @@ def shake_trajectory(rng: np.random.Generator, length: float, anxiety: float = 0
     return pos * (length / extent)
 
 
-def trajectory_kernel(traj: np.ndarray) -> np.ndarray:
-    """Rasterise a trajectory into a normalised PSF by bilinear splatting."""
+def dwell_weights(rng: np.random.Generator, samples: int, amplitude: float, bumps: int = 4) -> np.ndarray:
+    """Time spent at each of ``samples`` equally spaced trajectory points, for an uneven speed.
+
+    A hand slows down and pauses as it shakes; where it lingers the PSF gathers weight and the
+    photo shows a ghosted, partly crisp copy. The log of the dwell time is a smooth random curve
+    (``bumps`` random cosines) of standard deviation about ``amplitude``: 0 gives constant speed.
+    """
+    t = np.linspace(0.0, 1.0, samples)
+    freqs = rng.uniform(0.5, 3.0, bumps)
+    phases = rng.uniform(0, 2 * np.pi, bumps)
+    curve = np.cos(2 * np.pi * freqs[:, None] * t[None, :] + phases[:, None]).sum(axis=0)
+    curve *= amplitude / np.sqrt(bumps / 2)
+    return np.exp(curve - curve.max())
+
+
+def trajectory_kernel(traj: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Rasterise a trajectory into a normalised PSF by bilinear splatting.
+
+    ``weights`` (one per trajectory point, e.g. from :func:`dwell_weights`) is the time the
+    camera spent there; by default every point weighs the same (constant speed).
+    """
+    dwell = np.ones(len(traj)) if weights is None else np.asarray(weights, np.float64)
     half = int(np.ceil(max(np.abs(traj.real).max(), np.abs(traj.imag).max()))) + 1
     size = 2 * half + 1
     k = np.zeros((size, size), np.float64)
@@ -104,13 +124,15 @@ def trajectory_kernel(traj: np.ndarray) -> np.ndarray:
     x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
     fx, fy = x - x0, y - y0
     for dy, dx, w in ((0, 0, (1 - fx) * (1 - fy)), (0, 1, fx * (1 - fy)), (1, 0, (1 - fx) * fy), (1, 1, fx * fy)):
-        np.add.at(k, (np.clip(y0 + dy, 0, size - 1), np.clip(x0 + dx, 0, size - 1)), w)
+        np.add.at(k, (np.clip(y0 + dy, 0, size - 1), np.clip(x0 + dx, 0, size - 1)), w * dwell)
     return (k / k.sum()).astype(np.float32)
 
 
-def shake_kernel(rng: np.random.Generator, length: float, anxiety: float = 0.3) -> np.ndarray:
-    """PSF of a random camera shake whose trajectory spans ``length`` pixels."""
-    return trajectory_kernel(shake_trajectory(rng, length, anxiety))
+def shake_kernel(rng: np.random.Generator, length: float, anxiety: float = 0.3, dwell: float = 0.0) -> np.ndarray:
+    """PSF of a random camera shake whose trajectory spans ``length`` pixels; ``dwell`` > 0 makes
+    its speed uneven (see :func:`dwell_weights`)."""
+    traj = shake_trajectory(rng, length, anxiety)
+    return trajectory_kernel(traj, dwell_weights(rng, len(traj), dwell) if dwell > 0 else None)
 
 
 def motion_blur(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from pathlib import Path
 MANIFEST_NAME = "manifest.csv"
 SPLITS = ("train", "val", "test")
 PARAM_COLUMNS = ("source_scale", "gaussian_sigma", "defocus_radius", "blades", "shake_length", "shake_anxiety",
+                 "shake_dwell",
                  "usm_radius", "usm_amount", "boost_amount", "camera_radius", "camera_amount",
                  "partial_fraction", "night", "lights", "highlight_gain", "gain", "contrast", "noise", "noise_level",
                  "resample", "resample_kind", "web_sharpen", "overlay", "jpeg_quality")

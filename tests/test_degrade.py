@@ -56,6 +56,33 @@ def test_shake_trajectory_spans_requested_length() -> None:
     assert np.abs(np.diff(traj)).std() < 1e-6 * 20  # constant speed along the path
 
 
+def test_psf_of_an_uneven_shake_is_normalised(photo: np.ndarray) -> None:
+    k = degrade.shake_kernel(np.random.default_rng(4), 20, 0.02, dwell=1.5)
+    assert k.min() >= 0
+    assert k.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_dwell_zero_is_constant_speed() -> None:
+    assert np.all(degrade.dwell_weights(np.random.default_rng(0), 64, 0.0) == 1.0)
+
+
+def test_lingering_concentrates_the_psf() -> None:
+    # the same path and the same dwell curve, scaled: where the hand lingers gathers weight, so the
+    # PSF's mass concentrates (sum of squares grows) and its peak rises, the ghosted copy sharpens
+    traj = degrade.shake_trajectory(np.random.default_rng(5), 30.0, 0.02)
+    kernels = [degrade.trajectory_kernel(traj, degrade.dwell_weights(np.random.default_rng(6), len(traj), a))
+               for a in (0.0, 0.5, 1.0, 2.0)]
+    energy = [float((k.astype(np.float64) ** 2).sum()) for k in kernels]
+    assert all(a < b for a, b in zip(energy, energy[1:]))
+    assert kernels[-1].max() > 3 * kernels[0].max()
+
+
+def test_uneven_shake_still_lowers_sharpness(photo: np.ndarray) -> None:
+    kernels = [degrade.shake_kernel(np.random.default_rng(3), length, 0.02, dwell=1.0) for length in (3, 6, 12, 24)]
+    scores = [laplacian_variance(photo)] + [laplacian_variance(degrade.motion_blur(photo, k)) for k in kernels]
+    assert _strictly_decreasing(scores)
+
+
 def test_curved_trajectory_is_not_a_straight_line() -> None:
     traj = degrade.shake_trajectory(np.random.default_rng(2), 20.0, 0.6)
     chord = abs(traj[-1] - traj[0])
