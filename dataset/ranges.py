@@ -31,7 +31,8 @@ class DegradationRanges:
     p_straight_shake: float = 0.4  # near-linear motion: edges along it stay crisp, the hard case
     straight_shake_anxiety: Range = (0.0, 0.05)
     shake_anxiety: Range = (0.05, 0.6)  # 0 = straight, higher = curvier trajectory
-    p_uneven_shake: float = 0.5  # the hand lingers somewhere along the path: ghosted, partly crisp copies
+    # the hand lingers along the path (ghosted, partly crisp copies); 0.5 was tried (runs/d3, README), not shipped
+    p_uneven_shake: float = 0.0
     shake_dwell: Range = (0.5, 1.5)  # std of the log dwell time along the trajectory (0 = constant speed)
     partial_sharp_fraction: Range = (0.2, 0.5)  # area kept sharp in a bokeh-like partial blur
     partial_blur_radius: Range = (4.0, 12.0)

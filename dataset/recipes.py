@@ -56,7 +56,9 @@ def shake(lin: np.ndarray, rng: np.random.Generator, rg: DegradationRanges, stre
     length = log_uniform(rng, rg.shake_length)
     straight = rng.uniform() < rg.p_straight_shake
     anxiety = uniform(rng, rg.straight_shake_anxiety if straight else rg.shake_anxiety)
-    dwell = uniform(rng, rg.shake_dwell) if rng.uniform() < rg.p_uneven_shake else 0.0
+    # no draw at all when off, so builds with p_uneven_shake = 0 stay byte-identical to earlier ones
+    uneven = rg.p_uneven_shake > 0 and rng.uniform() < rg.p_uneven_shake
+    dwell = uniform(rng, rg.shake_dwell) if uneven else 0.0
     kernel = degrade.shake_kernel(rng, length * stretch, anxiety, dwell)
     return degrade.motion_blur(lin, kernel), {"shake_length": length, "shake_anxiety": anxiety, "shake_dwell": dwell}
 

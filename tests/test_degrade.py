@@ -190,3 +190,12 @@ def test_over_sharpened_samples_are_never_night_scenes(photo: np.ndarray) -> Non
         _, _, sharp = make_variant(photo, "unsharp", np.random.default_rng(seed), always_night)
         _, _, blurry = make_variant(photo, "shake", np.random.default_rng(seed), always_night)
         assert "night" not in sharp and "night" in blurry
+
+
+def test_uneven_shake_switch(photo: np.ndarray) -> None:
+    on = replace(RANGES, p_uneven_shake=1.0)
+    lin = photo.astype(np.float32) / 255
+    _, off_params = recipes.shake(lin, np.random.default_rng(1), RANGES, 1.0)
+    _, on_params = recipes.shake(lin, np.random.default_rng(1), on, 1.0)
+    assert off_params["shake_dwell"] == 0.0
+    assert on.shake_dwell[0] <= on_params["shake_dwell"] <= on.shake_dwell[1]
