@@ -1,6 +1,8 @@
 """Property tests for the degradations (scikit-image style): blur lowers sharpness, halos raise it."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -127,8 +129,6 @@ QUIET = RANGES.__class__(p_night=0.0, p_highlights=0.0, p_day_lights=0.0, p_nois
 
 
 def test_blurry_variants_may_carry_in_camera_sharpening(photo: np.ndarray) -> None:
-    from dataclasses import replace
-
     img, label, params = make_variant(photo, "gaussian", np.random.default_rng(0), replace(QUIET, p_blurry_sharpened=1.0))
     assert label == "blurry" and "camera_amount" in params
     assert laplacian_variance(img) < laplacian_variance(photo)  # sharpened blur is still blurrier than the source
