@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import TreeCpu, checkout_env, interleaved_rounds, iqa_command  # noqa: E402
+from common import TreeCpu, checkout_env, cpu_summary, interleaved_rounds, iqa_command  # noqa: E402
 from make_photos import DEFAULT_COUNT, DEFAULT_SOURCE, ensure_photos  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -188,6 +188,7 @@ def main() -> None:
     print(f"folder {folder}: {files} JPEGs, mean {mean / 1e6:.2f} MB; workers {args.workers}; "
           f"rounds {args.rounds} + 1 warm-up; cores {len(os.sched_getaffinity(0))}; "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"cpu: {cpu_summary()}", flush=True)
     out = Path(tempfile.mkdtemp(prefix="iqa-bench-out-"))
     try:
         contenders = Contenders(folder, files, args.workers, out)

@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from common import cpu_summary  # this script's folder
 from iqa.auditor.model import PatchClassifier, default_model_path, load_model_info
 
 
@@ -53,6 +54,7 @@ def main() -> None:
     except ImportError:
         pass
     print(f"model: {args.model} ({Path(args.model).stat().st_size / 1024:.0f} KiB), batch {args.batch}, 1 thread")
+    print(f"cpu: {cpu_summary()}")
     for name, ms in results.items():
         print(f"{name:13} {ms:8.4f} ms/patch")
     base = results["int8 tflite"]
