@@ -129,6 +129,7 @@ def cpu_summary(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
         import platform
 
         return platform.processor() or platform.machine()
-    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
-    flags = next((set(line.split(":", 1)[1].split()) for line in text.splitlines() if line.startswith("flags")), set())
+    fields = dict(line.split(":", 1) for line in reversed(text.splitlines()) if ":" in line)  # first CPU wins
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    name, flags = fields.get("model name", "?"), set(fields.get("flags", "").split())
     return f"{name}; {' '.join(f for f in INT8_FLAGS if f in flags) or 'none of ' + '/'.join(INT8_FLAGS)}"

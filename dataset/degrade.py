@@ -116,7 +116,7 @@ def trajectory_kernel(traj: np.ndarray, weights: np.ndarray | None = None) -> np
     ``weights`` (one per trajectory point, e.g. from :func:`dwell_weights`) is the time the
     camera spent there; by default every point weighs the same (constant speed).
     """
-    dwell = np.ones(len(traj)) if weights is None else np.asarray(weights, np.float64)
+    dwell = 1.0 if weights is None else np.asarray(weights, np.float64)
     half = int(np.ceil(max(np.abs(traj.real).max(), np.abs(traj.imag).max()))) + 1
     size = 2 * half + 1
     k = np.zeros((size, size), np.float64)

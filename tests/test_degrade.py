@@ -58,7 +58,7 @@ def test_shake_trajectory_spans_requested_length() -> None:
     assert np.abs(np.diff(traj)).std() < 1e-6 * 20  # constant speed along the path
 
 
-def test_psf_of_an_uneven_shake_is_normalised(photo: np.ndarray) -> None:
+def test_psf_of_an_uneven_shake_is_normalised() -> None:
     k = degrade.shake_kernel(np.random.default_rng(4), 20, 0.02, dwell=1.5)
     assert k.min() >= 0
     assert k.sum() == pytest.approx(1.0, abs=1e-5)
