@@ -43,11 +43,12 @@ def test_build_train_quantize_evaluate(tiny_photos: Path, tmp_path: Path) -> Non
     train = ["train", str(data), "-o", str(run), "--epochs", "2", "--batch-size", "32", "--patches", "4", "--width", "8"]
     r = runner.invoke(main, [*train, "--also", str(other)])
     assert r.exit_code == 1 and "holds out for validation or test" in r.output, r.output
-    r = runner.invoke(main, [*train, "--also", str(again), "--weight", "native=2"])
+    r = runner.invoke(main, [*train, "--also", str(again), "--weight", "native=2", "--lr-schedule", "cosine"])
     assert r.exit_code == 0, r.output
     from iqa.trainer.train import load_train_config
 
-    assert load_train_config(run)[0].variant_weights == (("native", 2.0),)
+    config = load_train_config(run)[0]
+    assert config.variant_weights == (("native", 2.0),) and config.lr_schedule == "cosine"
     for name in ("model.keras", "history.csv", "curves.png", "confusion.png", "report.html"):
         assert (run / name).is_file(), name
     r = runner.invoke(main, ["quantize", str(run), "-o", str(model), "--calibration", str(data / "test"),
@@ -59,7 +60,7 @@ def test_build_train_quantize_evaluate(tiny_photos: Path, tmp_path: Path) -> Non
     assert r.exit_code == (1 if float(loss[1]) > float(loss[2]) else 0), r.output
     meta = json.loads(model.with_suffix(".json").read_text())
     assert tuple(meta["labels"]) == LABELS and len(meta["aggregation"]["bias"]) == 3
-    assert len(meta["training"]["also_manifest_sha256"]) == 1
+    assert len(meta["training"]["also_manifest_sha256"]) == 1 and meta["training"]["lr_schedule"] == "cosine"
     val_sources = {r["source"] for r in read_manifest(data, "val")}
     assert meta["aggregation"]["calibration"]["native"]["photos"] == len(val_sources) > 0
     # trained on 4 patches per image, the auditor analyses the 2 most textured ones

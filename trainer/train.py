@@ -19,6 +19,8 @@ from iqa.trainer.model import ModelConfig, build_model
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "train_config.json"
 HISTORY_FILE = "history.csv"
+LR_SCHEDULES = ("plateau", "cosine")
+COSINE_FLOOR = 0.01  # the last epochs of a cosine run train at 1 % of the initial rate
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class TrainConfig:
     # (variant, weight): the loss of that variant's training patches counts ``weight`` times (on top
     # of the class balance); () trains exactly as before, with Keras' class weights
     variant_weights: tuple[tuple[str, float], ...] = ()
+    # "plateau": constant rate, cut 0.3x after 2 epochs without a better val loss (the shipped recipe);
+    # "cosine": one cosine decay over all ``epochs`` to COSINE_FLOOR of the rate, no plateau cuts
+    lr_schedule: str = "plateau"
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,16 @@ def sample_weights(y: np.ndarray, variants: np.ndarray, variant_weights: dict[st
     return w
 
 
+def learning_rate(config: TrainConfig, steps_per_epoch: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The optimizer's rate: a constant (plateau cuts come from a callback) or a per-step cosine decay."""
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"unknown learning-rate schedule {config.lr_schedule!r}; expected one of {LR_SCHEDULES}")
+    if config.lr_schedule == "plateau":
+        return config.learning_rate
+    return keras.optimizers.schedules.CosineDecay(config.learning_rate, max(1, config.epochs * steps_per_epoch),
+                                                  alpha=COSINE_FLOOR)
+
+
 def _patch_variants(items: list[ImageItem], data: PatchData) -> np.ndarray:
     return np.array([it.variant for it in items], dtype=object)[data.image]
 
@@ -122,12 +137,14 @@ def train(dataset: str | Path, run_dir: str | Path, config: TrainConfig = TrainC
         model = keras.models.load_model(Path(config.init_from) / MODEL_FILE)
     else:
         model = build_model(config.model)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+    steps_per_epoch = -(-len(train_data.y) // config.batch_size)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(config, steps_per_epoch)),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2, min_lr=1e-5),
+        *([keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2, min_lr=1e-5)]
+          if config.lr_schedule == "plateau" else []),
         keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE)),
     ]
     hist = model.fit(make_dataset(train_data, config.batch_size, config.seed, True, weights),
@@ -149,7 +166,8 @@ def load_train_config(run_dir: str | Path) -> tuple[TrainConfig, str]:
                       patience=raw["patience"], seed=raw["seed"], max_side=raw["max_side"],
                       policy=PatchPolicy(**raw["policy"]), model=ModelConfig(**raw["model"]),
                       init_from=raw.get("init_from", ""), also=tuple(raw.get("also", ())),
-                      variant_weights=tuple((str(v), float(w)) for v, w in raw.get("variant_weights", ())))
+                      variant_weights=tuple((str(v), float(w)) for v, w in raw.get("variant_weights", ())),
+                      lr_schedule=raw.get("lr_schedule", "plateau"))
     return cfg, raw["dataset"]
 
 

@@ -96,6 +96,8 @@ def _variant_weights(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
 @click.option("--batch-size", type=int, default=128, show_default=True)
 @click.option("--learning-rate", type=float, default=2e-3, show_default=True)
 @click.option("--patience", type=int, default=5, show_default=True, help="Early-stopping patience (epochs).")
+@click.option("--lr-schedule", type=click.Choice(["plateau", "cosine"]), default="plateau", show_default=True,
+              help="plateau: cut the rate 0.3x after 2 epochs without progress; cosine: decay it over all epochs.")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--patch-size", type=int, default=PATCH_SIZE, show_default=True)
 @click.option("--patches", "patch_count", type=int, default=TRAINING_PATCH_COUNT, show_default=True,
@@ -113,7 +115,8 @@ def _variant_weights(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
                                         "native=2); repeatable. Default: every variant 1.")
 def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, learning_rate: float, patience: int,
                   seed: int, patch_size: int, patch_count: int, width: int, init_from: str | None,
-                  also: tuple[str, ...], variant_weights: tuple[tuple[str, float], ...], separable: bool) -> None:
+                  also: tuple[str, ...], variant_weights: tuple[tuple[str, float], ...], separable: bool,
+                  lr_schedule: str) -> None:
     """Train the patch CNN on DATASET (built by `iqa dataset build`)."""
     _require_tensorflow()
     from iqa.auditor.patches import PatchPolicy
@@ -124,7 +127,8 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
     config = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
                          seed=seed, policy=PatchPolicy(patch_size, patch_count),
                          model=ModelConfig(patch_size=patch_size, width=width, separable=separable), init_from=init_from or "",
-                         also=tuple(str(Path(a).resolve()) for a in also), variant_weights=variant_weights)
+                         also=tuple(str(Path(a).resolve()) for a in also), variant_weights=variant_weights,
+                         lr_schedule=lr_schedule)
     try:
         result = train(dataset, run_dir, config)
     except ValueError as exc:
