@@ -111,7 +111,7 @@ def quantize_run(run_dir: str | Path, out: str | Path, calibration: Iterable[str
         architecture=asdict(cfg.model),
         training={"dataset_manifest_sha256": manifest_hash(dataset), "seed": cfg.seed, "epochs": cfg.epochs,
                   "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate,
-                  "lr_schedule": cfg.lr_schedule,
+                  "lr_schedule": cfg.lr_schedule, **({"ema": cfg.ema} if cfg.ema else {}),
                   **({"also_manifest_sha256": [manifest_hash(a) for a in cfg.also]} if cfg.also else {})},
         versions=_versions(),
     )

@@ -98,6 +98,9 @@ def _variant_weights(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
 @click.option("--patience", type=int, default=5, show_default=True, help="Early-stopping patience (epochs).")
 @click.option("--lr-schedule", type=click.Choice(["plateau", "cosine"]), default="plateau", show_default=True,
               help="plateau: cut the rate 0.3x after 2 epochs without progress; cosine: decay it over all epochs.")
+@click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Momentum of an exponential moving average of the weights, written into the model every "
+                   "epoch (e.g. 0.999); 0: off.")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--patch-size", type=int, default=PATCH_SIZE, show_default=True)
 @click.option("--patches", "patch_count", type=int, default=TRAINING_PATCH_COUNT, show_default=True,
@@ -116,7 +119,7 @@ def _variant_weights(values: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
 def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, learning_rate: float, patience: int,
                   seed: int, patch_size: int, patch_count: int, width: int, init_from: str | None,
                   also: tuple[str, ...], variant_weights: tuple[tuple[str, float], ...], separable: bool,
-                  lr_schedule: str) -> None:
+                  lr_schedule: str, ema: float) -> None:
     """Train the patch CNN on DATASET (built by `iqa dataset build`)."""
     _require_tensorflow()
     from iqa.auditor.patches import PatchPolicy
@@ -128,7 +131,7 @@ def train_command(dataset: str, run_dir: str, epochs: int, batch_size: int, lear
                          seed=seed, policy=PatchPolicy(patch_size, patch_count),
                          model=ModelConfig(patch_size=patch_size, width=width, separable=separable), init_from=init_from or "",
                          also=tuple(str(Path(a).resolve()) for a in also), variant_weights=variant_weights,
-                         lr_schedule=lr_schedule)
+                         lr_schedule=lr_schedule, ema=ema)
     try:
         result = train(dataset, run_dir, config)
     except ValueError as exc:
