@@ -11,7 +11,6 @@ resampling).
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from iqa.auditor.labels import LABELS  # noqa: E402
+from iqa.dataset.manifest import read_manifest  # noqa: E402
 from iqa.trainer.data import list_items  # noqa: E402
 from iqa.trainer.evaluate import score_items  # noqa: E402
 
@@ -31,12 +31,11 @@ NUISANCES = ("night", "lights", "overlay", "web_sharpen", "resample_kind")
 
 def scored_rows(dataset: Path, model: str | None, split: str) -> list[tuple[dict[str, str], bool, str]]:
     """(manifest row, verdict correct, predicted label) for every audited image of the split."""
-    with open(dataset / "manifest.csv", newline="", encoding="utf-8") as fh:
-        manifest = {row["file"]: row for row in csv.DictReader(fh)}
+    # list_items names each image dataset / row["file"]; the auditor's results keep those paths
+    manifest = {dataset / row["file"]: row for row in read_manifest(dataset, split)}
     scored = score_items(list_items(dataset, split), model)
     pred = scored.probs.argmax(axis=1)
-    root = dataset.resolve()
-    return [(manifest[str(it.path.resolve().relative_to(root))], int(p) == int(t), LABELS[int(p)])
+    return [(manifest[it.path], int(p) == int(t), LABELS[int(p)])
             for it, p, t in zip(scored.items, pred, scored.truth)]
 
 
